@@ -1,0 +1,80 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzHandler feeds arbitrary methods, paths, queries and bodies to the
+// handler with a valid token: it must never panic, and every status of 400 or
+// more must come with a JSON error body.
+func FuzzHandler(f *testing.F) {
+	seeds := []struct {
+		method byte
+		path   string
+		body   string
+	}{
+		{0, "/v1/domains", ""},
+		{0, "/v1/domains?limit=5&after=a.com", ""},
+		{0, "/v1/domains?limit=-1", ""},
+		{1, "/v1/domains", `{"domain":"contoso.com"}`},
+		{1, "/v1/domains", `{"domain":"fabrikam.com"}`},
+		{1, "/v1/domains", `{"domain":"contoso.com","x":1}`},
+		{1, "/v1/domains", `{"domain":"contoso.com"}]`},
+		{1, "/v1/domains", `{"domain":null}`},
+		{1, "/v1/domains:batch", `{"domains":["a.com","b c",""]}`},
+		{1, "/v1/domains:batch", `{"domains":[1,2]}`},
+		{1, "/v1/domains:batch", `{"domains":[]}`},
+		{0, "/v1/domains/fabrikam.com", ""},
+		{2, "/v1/domains/fabrikam.com", ""},
+		{2, "/v1/domains/%2F%2E%2E", ""},
+		{0, "/v1/zones", ""},
+		{0, "/v1/zones/mx.example/ds", ""},
+		{0, "/v1/zones//ds", ""},
+		{3, "/v1/domains", "{}"},
+		{0, "/../v1/zones", ""},
+		{0, "/v1/domains:batch", "\x00\xff"},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.path, []byte(s.body))
+	}
+	methods := []string{"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"}
+	f.Fuzz(func(t *testing.T, m byte, target string, body []byte) {
+		method := methods[int(m)%len(methods)]
+		path, query, _ := strings.Cut(target, "?")
+		u := &url.URL{Path: "/" + strings.TrimPrefix(path, "/"), RawQuery: query}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Method = method
+		r.URL = u
+		r.RequestURI = u.RequestURI()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Authorization", "Bearer "+testToken)
+
+		h := NewHandler(newFakeService("fabrikam.com"), Options{Token: testToken, MaxBody: 4096, MaxBatch: 10})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+
+		if rec.Code < 400 {
+			return
+		}
+		if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			t.Fatalf("%s %s: status %d with Content-Type %q", method, u, rec.Code, ct)
+		}
+		var e Error
+		dec := json.NewDecoder(rec.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil || e.Error == "" {
+			t.Fatalf("%s %s: status %d with body that is no JSON error (%v)", method, u, rec.Code, err)
+		}
+		if rec.Code == http.StatusInternalServerError {
+			t.Fatalf("%s %s: 500: %s", method, u, e.Error)
+		}
+	})
+}

@@ -1,0 +1,86 @@
+package api
+
+// Record is one resource record in presentation form.
+type Record struct {
+	Name string `json:"name"` // owner name, fully qualified
+	Type string `json:"type"` // "A", "AAAA", "TLSA", "MX"
+	TTL  uint32 `json:"ttl"`
+	Data string `json:"data"` // RDATA in zone-file form, e.g. "3 1 1 ab12..."
+}
+
+// Domain is an accepted (customer) domain and the mail-exchanger host that
+// serves it.
+type Domain struct {
+	Domain       string `json:"domain"`       // "contoso.com"
+	MailExchange string `json:"mailExchange"` // "contoso-com.1j2b.mx.example."
+	Shard        string `json:"shard"`        // "1j2b.mx.example."
+	// Records holds the A, AAAA and TLSA records of the host and the MX
+	// record the customer should publish at its own apex.
+	Records []Record `json:"records"`
+}
+
+// DomainList is one page of domains in name order. Next, when not empty, is
+// the value to pass as "after" to fetch the following page.
+type DomainList struct {
+	Domains []Domain `json:"domains"`
+	Next    string   `json:"next,omitempty"`
+}
+
+// AddRequest is the body of POST /v1/domains.
+type AddRequest struct {
+	Domain string `json:"domain"`
+}
+
+// BatchRequest is the body of POST /v1/domains:batch.
+type BatchRequest struct {
+	Domains []string `json:"domains"`
+}
+
+// BatchItem is the outcome for one domain of a batch. Status is an HTTP
+// status code: 201 when the domain was added, 400 when it is invalid, 409
+// when it already exists. Result is set on success, Error otherwise.
+type BatchItem struct {
+	Domain string  `json:"domain"`
+	Status int     `json:"status"`
+	Result *Domain `json:"result,omitempty"`
+	Error  string  `json:"error,omitempty"`
+}
+
+// BatchResponse is the body answering POST /v1/domains:batch; Results is in
+// request order.
+type BatchResponse struct {
+	Results []BatchItem `json:"results"`
+}
+
+// KeyInfo describes one DNSSEC key of a zone. It never carries key material.
+type KeyInfo struct {
+	Tag       uint16 `json:"tag"`
+	Algorithm uint8  `json:"algorithm"`
+	Role      string `json:"role"`  // "ksk", "zsk", "csk"
+	State     string `json:"state"` // rollover state, e.g. "active"
+}
+
+// Zone summarises one served zone: the parent or a shard.
+type Zone struct {
+	Name   string    `json:"name"`
+	Kind   string    `json:"kind"` // "parent" or "shard"
+	Hosts  int       `json:"hosts"`
+	Serial uint32    `json:"serial"`
+	Keys   []KeyInfo `json:"keys"`
+}
+
+// ZoneList is the body answering GET /v1/zones.
+type ZoneList struct {
+	Zones []Zone `json:"zones"`
+}
+
+// DSList holds DS records in zone-file form, one record per element, ready to
+// be used as a trust anchor.
+type DSList struct {
+	DS []string `json:"ds"`
+}
+
+// Error is the body of every response with a status of 400 or more.
+type Error struct {
+	Error string `json:"error"`
+}

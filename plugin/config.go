@@ -1,0 +1,364 @@
+package mxsign
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/miekg/dns"
+
+	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/zonestore"
+)
+
+// Defaults for the Corefile keys. The README documents them; config_test.go checks
+// that the two agree.
+const (
+	defaultAPIAddr   = "127.0.0.1:8053"
+	defaultDataDir   = "data"
+	defaultTokenFile = "token" // inside the data directory
+	defaultKEKFile   = "kek"   // inside the data directory
+	dbFile           = "mxsign.db"
+	defaultHostTTL   = 300
+	defaultBufSize   = 1232
+)
+
+// config is the parsed `mxsign` block.
+type config struct {
+	Parent    string // from the server block, lower-case FQDN
+	DataDir   string
+	APIAddr   string
+	TokenFile string
+	KEKFile   string
+	BufSize   uint16
+	Zone      zonestore.Config
+	Profile   zonestore.Profile
+	Signer    signer.Options
+}
+
+func (c *config) dbPath() string { return filepath.Join(c.DataDir, dbFile) }
+
+// parse reads one `mxsign` block. Relative paths are relative to the working directory.
+func parse(c *caddy.Controller) (*config, error) {
+	var cfg *config
+	for c.Next() { // "mxsign"
+		if cfg != nil {
+			return nil, c.Err("mxsign: only one mxsign block per server block")
+		}
+		if len(c.ServerBlockKeys) != 1 {
+			return nil, c.Errf("mxsign: the server block must name exactly one parent zone, got %d", len(c.ServerBlockKeys))
+		}
+		parent, err := parentFromKey(c.ServerBlockKeys[0])
+		if err != nil {
+			return nil, c.Err(err.Error())
+		}
+		cfg = &config{
+			Parent:  parent,
+			DataDir: defaultDataDir,
+			APIAddr: defaultAPIAddr,
+			BufSize: defaultBufSize,
+		}
+		cfg.Zone.Parent = parent
+		cfg.Profile.TTL = defaultHostTTL
+		if args := c.RemainingArgs(); len(args) != 0 {
+			return nil, c.ArgErr()
+		}
+		for c.NextBlock() {
+			if err := parseKey(c, cfg); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if cfg == nil {
+		return nil, fmt.Errorf("mxsign: no mxsign block")
+	}
+	if cfg.TokenFile == "" {
+		cfg.TokenFile = filepath.Join(cfg.DataDir, defaultTokenFile)
+	}
+	if cfg.KEKFile == "" {
+		cfg.KEKFile = filepath.Join(cfg.DataDir, defaultKEKFile)
+	}
+	if len(cfg.Zone.NameServers) == 0 {
+		return nil, fmt.Errorf("mxsign: at least one `nameserver NAME [ADDR...]` is required")
+	}
+	if len(cfg.Profile.A) == 0 && len(cfg.Profile.AAAA) == 0 {
+		return nil, fmt.Errorf("mxsign: profile needs at least one `a` or `aaaa` address for the mail hosts")
+	}
+	cfg.Zone = cfg.Zone.WithDefaults()
+	if err := cfg.Zone.Validate(); err != nil {
+		return nil, fmt.Errorf("mxsign: %w", err)
+	}
+	return cfg, nil
+}
+
+func parentFromKey(key string) (string, error) {
+	host := key
+	for _, p := range []string{"dns://", "tls://"} {
+		host = strings.TrimPrefix(host, p)
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = dns.Fqdn(strings.ToLower(host))
+	if host == "." {
+		return "", fmt.Errorf("mxsign: the server block must name the parent zone (e.g. mx.example.:53), not the root")
+	}
+	if _, ok := dns.IsDomainName(host); !ok {
+		return "", fmt.Errorf("mxsign: %q is not a valid zone name", key)
+	}
+	return host, nil
+}
+
+func parseKey(c *caddy.Controller, cfg *config) error {
+	key := c.Val()
+	args := c.RemainingArgs()
+	one := func() (string, error) {
+		if len(args) != 1 {
+			return "", c.Errf("mxsign: %s takes exactly one argument", key)
+		}
+		return args[0], nil
+	}
+	var err error
+	switch key {
+	case "data":
+		cfg.DataDir, err = one()
+	case "api":
+		var a string
+		if a, err = one(); err == nil {
+			if _, _, perr := net.SplitHostPort(a); perr != nil {
+				return c.Errf("mxsign: api %q: want HOST:PORT: %v", a, perr)
+			}
+			cfg.APIAddr = a
+		}
+	case "token-file":
+		cfg.TokenFile, err = one()
+	case "kek-file":
+		cfg.KEKFile, err = one()
+	case "nameserver":
+		if len(args) < 1 {
+			return c.ArgErr()
+		}
+		ns := zonestore.NameServer{Name: dns.Fqdn(strings.ToLower(args[0]))}
+		if _, ok := dns.IsDomainName(ns.Name); !ok {
+			return c.Errf("mxsign: nameserver %q is not a domain name", args[0])
+		}
+		for _, a := range args[1:] {
+			ip := net.ParseIP(a)
+			switch {
+			case ip == nil:
+				return c.Errf("mxsign: nameserver %s: %q is not an IP address", args[0], a)
+			case ip.To4() != nil:
+				ns.A = append(ns.A, ip.String())
+			default:
+				ns.AAAA = append(ns.AAAA, ip.String())
+			}
+		}
+		cfg.Zone.NameServers = append(cfg.Zone.NameServers, ns)
+	case "hostmaster":
+		var h string
+		if h, err = one(); err == nil {
+			cfg.Zone.Hostmaster = dns.Fqdn(strings.ToLower(h))
+		}
+	case "shard-size":
+		var n int
+		if n, err = intArg(c, key, args, 1, 1_000_000); err == nil {
+			cfg.Zone.ShardSize = n
+		}
+	case "algorithm":
+		var a string
+		if a, err = one(); err == nil {
+			alg, perr := signer.ParseAlgorithm(a)
+			if perr != nil {
+				return c.Errf("mxsign: algorithm %q: %v (use ecdsap256sha256 or ed25519)", a, perr)
+			}
+			cfg.Zone.Algorithm = alg
+		}
+	case "bufsize":
+		var n int
+		if n, err = intArg(c, key, args, 512, 4096); err == nil {
+			cfg.BufSize = uint16(n)
+		}
+	case "ttl":
+		// ttl soa|ns|dnskey|ds SECONDS
+		if len(args) != 2 {
+			return c.Errf("mxsign: ttl takes a record kind (soa, ns, dnskey, ds, negative) and seconds")
+		}
+		n, perr := strconv.ParseUint(args[1], 10, 32)
+		if perr != nil || n == 0 || n > 604800 {
+			return c.Errf("mxsign: ttl %s %q: want 1..604800 seconds", args[0], args[1])
+		}
+		v := uint32(n)
+		switch args[0] {
+		case "soa":
+			cfg.Zone.SOATTL = v
+		case "ns":
+			cfg.Zone.NSTTL = v
+		case "dnskey":
+			cfg.Zone.DNSKEYTTL = v
+		case "ds":
+			cfg.Zone.DSTTL = v
+		case "negative":
+			cfg.Zone.Minimum = v
+		default:
+			return c.Errf("mxsign: ttl %q: unknown record kind (soa, ns, dnskey, ds, negative)", args[0])
+		}
+	case "signature-validity", "signature-refresh":
+		var d string
+		if d, err = one(); err == nil {
+			v, perr := parseDuration(d)
+			if perr != nil {
+				return c.Errf("mxsign: %s %q: %v", key, d, perr)
+			}
+			if key == "signature-validity" {
+				cfg.Signer.Validity = v
+			} else {
+				cfg.Signer.Refresh = v
+			}
+		}
+	case "profile":
+		if len(args) != 0 {
+			return c.ArgErr()
+		}
+		return parseProfile(c, cfg)
+	default:
+		return c.Errf("mxsign: unknown property %q", key)
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func parseProfile(c *caddy.Controller, cfg *config) error {
+	cfg.Profile = zonestore.Profile{TTL: defaultHostTTL}
+	for c.NextBlock() {
+		key := c.Val()
+		args := c.RemainingArgs()
+		switch key {
+		case "ttl":
+			n, err := intArg(c, key, args, 1, 86400)
+			if err != nil {
+				return err
+			}
+			cfg.Profile.TTL = uint32(n)
+		case "a", "aaaa":
+			if len(args) == 0 {
+				return c.ArgErr()
+			}
+			for _, a := range args {
+				ip := net.ParseIP(a)
+				if ip == nil || (key == "a") != (ip.To4() != nil) {
+					return c.Errf("mxsign: profile %s: %q is not an IPv%s address", key, a, map[bool]string{true: "4", false: "6"}[key == "a"])
+				}
+				if key == "a" {
+					cfg.Profile.A = append(cfg.Profile.A, ip.String())
+				} else {
+					cfg.Profile.AAAA = append(cfg.Profile.AAAA, ip.String())
+				}
+			}
+		case "tlsa":
+			rdata, err := parseTLSA(args)
+			if err != nil {
+				return c.Errf("mxsign: profile tlsa: %v", err)
+			}
+			cfg.Profile.TLSA = append(cfg.Profile.TLSA, rdata)
+		case "tlsa-cert":
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			rdata, err := tlsaFromPEM(args[0])
+			if err != nil {
+				return c.Errf("mxsign: profile tlsa-cert: %v", err)
+			}
+			cfg.Profile.TLSA = append(cfg.Profile.TLSA, rdata)
+		default:
+			return c.Errf("mxsign: profile: unknown property %q", key)
+		}
+	}
+	return nil
+}
+
+// parseTLSA validates "USAGE SELECTOR MTYPE HEX". Usages 0 and 1 are refused: RFC 7672
+// §3.1.3 makes them unusable for SMTP.
+func parseTLSA(args []string) (string, error) {
+	if len(args) != 4 {
+		return "", fmt.Errorf("want `tlsa USAGE SELECTOR MTYPE HEX`, e.g. `tlsa 3 1 1 <sha256 hex>`")
+	}
+	rr, err := dns.NewRR("x. 300 IN TLSA " + strings.Join(args, " "))
+	if err != nil {
+		return "", fmt.Errorf("%q: %v", strings.Join(args, " "), err)
+	}
+	t := rr.(*dns.TLSA)
+	if t.Usage != 2 && t.Usage != 3 {
+		return "", fmt.Errorf("usage %d is unusable for SMTP DANE (RFC 7672 §3.1.3): use 3 (DANE-EE) or 2 (DANE-TA)", t.Usage)
+	}
+	if t.Selector > 1 || t.MatchingType > 2 {
+		return "", fmt.Errorf("selector must be 0 or 1 and matching type 0, 1 or 2")
+	}
+	want := map[uint8]int{1: 64, 2: 128}[t.MatchingType]
+	if want != 0 && len(t.Certificate) != want {
+		return "", fmt.Errorf("matching type %d needs %d hex digits, got %d", t.MatchingType, want, len(t.Certificate))
+	}
+	return fmt.Sprintf("%d %d %d %s", t.Usage, t.Selector, t.MatchingType, strings.ToLower(t.Certificate)), nil
+}
+
+// tlsaFromPEM derives `3 1 1 <sha256(SPKI)>` from the first certificate in a PEM file
+// (RFC 7672 §3.1.1: DANE-EE(3) SPKI(1) SHA2-256(1) is the recommended form).
+func tlsaFromPEM(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return "", fmt.Errorf("%s: no CERTIFICATE block", path)
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return "", fmt.Errorf("%s: %v", path, err)
+		}
+		sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+		return "3 1 1 " + hex.EncodeToString(sum[:]), nil
+	}
+}
+
+func intArg(c *caddy.Controller, key string, args []string, lo, hi int) (int, error) {
+	if len(args) != 1 {
+		return 0, c.Errf("mxsign: %s takes exactly one number", key)
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < lo || n > hi {
+		return 0, c.Errf("mxsign: %s %q: want a number in %d..%d", key, args[0], lo, hi)
+	}
+	return n, nil
+}
+
+// parseDuration accepts Go durations plus a "d" (days) suffix: "14d", "36h", "90m".
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		d, err := strconv.ParseUint(n, 10, 16)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration like 14d, 36h or 90m")
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want a positive duration like 14d, 36h or 90m")
+	}
+	return d, nil
+}

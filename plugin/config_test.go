@@ -1,0 +1,136 @@
+package mxsign
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/coredns/caddy"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		input   string
+		wantErr string // substring; "" = must succeed
+		check   func(t *testing.T, c *config)
+	}{
+		{
+			name: "minimal",
+			input: `mxsign {
+				nameserver ns1.mx.example. 192.0.2.53
+				profile {
+					a 192.0.2.25
+				}
+			}`,
+			check: func(t *testing.T, c *config) {
+				if c.Parent != "mx.example." || c.DataDir != defaultDataDir || c.APIAddr != defaultAPIAddr {
+					t.Errorf("defaults: %+v", c)
+				}
+				if c.TokenFile != filepath.Join(defaultDataDir, "token") || c.KEKFile != filepath.Join(defaultDataDir, "kek") {
+					t.Errorf("token/kek defaults: %s %s", c.TokenFile, c.KEKFile)
+				}
+				if c.Zone.ShardSize != 10000 || c.Zone.Algorithm != 13 || c.Profile.TTL != 300 {
+					t.Errorf("zone defaults: %+v %+v", c.Zone, c.Profile)
+				}
+			},
+		},
+		{
+			name: "everything",
+			input: `mxsign {
+				data /var/lib/mxsign
+				api 127.0.0.1:9053
+				token-file /etc/mxsign/token
+				kek-file /etc/mxsign/kek
+				nameserver ns1.mx.example. 192.0.2.53 2001:db8::53
+				hostmaster dns-admin.example.net.
+				shard-size 500
+				algorithm ed25519
+				ttl dnskey 7200
+				bufsize 1400
+				signature-validity 10d
+				profile {
+					ttl 600
+					a 192.0.2.25 192.0.2.26
+					aaaa 2001:db8::25
+					tlsa 3 1 1 8D02536C887482BC34FF54E41D2BA659BF85B341A0A20AFADB5813DCFBCF286D
+				}
+			}`,
+			check: func(t *testing.T, c *config) {
+				if c.Zone.Algorithm != 15 || c.Zone.ShardSize != 500 || c.Zone.DNSKEYTTL != 7200 || c.BufSize != 1400 {
+					t.Errorf("%+v", c.Zone)
+				}
+				if len(c.Zone.NameServers[0].A) != 1 || len(c.Zone.NameServers[0].AAAA) != 1 {
+					t.Errorf("glue %+v", c.Zone.NameServers)
+				}
+				if c.Profile.TLSA[0] != testTLSA || c.Profile.TTL != 600 || len(c.Profile.A) != 2 {
+					t.Errorf("profile %+v", c.Profile)
+				}
+				if c.Signer.Validity.Hours() != 240 {
+					t.Errorf("validity %v", c.Signer.Validity)
+				}
+			},
+		},
+		{name: "unknown key", input: "mxsign {\n nameserver ns1.x. \n profile {\n a 192.0.2.1\n }\n frobnicate 1\n}", wantErr: `unknown property "frobnicate"`},
+		{name: "no nameserver", input: "mxsign {\n profile {\n a 192.0.2.1\n }\n}", wantErr: "nameserver"},
+		{name: "no addresses", input: "mxsign {\n nameserver ns1.x.\n}", wantErr: "at least one `a` or `aaaa`"},
+		{name: "bad ip", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 2001:db8::1\n }\n}", wantErr: "not an IPv4"},
+		{name: "tlsa usage 1", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n tlsa 1 1 1 8d02536c887482bc34ff54e41d2ba659bf85b341a0a20afadb5813dcfbcf286d\n }\n}", wantErr: "unusable for SMTP"},
+		{name: "tlsa short hash", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n tlsa 3 1 1 abcd\n }\n}", wantErr: "64 hex"},
+		{name: "bad algorithm", input: "mxsign {\n nameserver ns1.x.\n algorithm rsasha1\n profile {\n a 192.0.2.1\n }\n}", wantErr: "algorithm"},
+		{name: "shard size zero", input: "mxsign {\n nameserver ns1.x.\n shard-size 0\n profile {\n a 192.0.2.1\n }\n}", wantErr: "shard-size"},
+		{name: "api not host:port", input: "mxsign {\n api localhost\n}", wantErr: "HOST:PORT"},
+		{name: "args on directive", input: "mxsign foo {\n}", wantErr: "argument"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := caddy.NewTestController("dns", tc.input)
+			c.ServerBlockKeys = []string{"mx.example.:53"}
+			cfg, err := parse(c)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("want error containing %q, got %v", tc.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cfg)
+		})
+	}
+}
+
+// TestCorefileExample parses the shipped Corefile.example and checks it says what the
+// README says: port 1053 on 127.0.0.1, API on 127.0.0.1:8053, data in ./data.
+func TestCorefileExample(t *testing.T) {
+	b, err := os.ReadFile("../Corefile.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.Contains(text, "mx.example.:1053") || !strings.Contains(text, "bind 127.0.0.1") {
+		t.Fatal("Corefile.example must serve mx.example. on 127.0.0.1:1053")
+	}
+	start := strings.Index(text, "mxsign {")
+	end := strings.Index(text[start:], "\n    }\n")
+	c := caddy.NewTestController("dns", text[start:start+end+6])
+	c.ServerBlockKeys = []string{"mx.example.:1053"}
+	cfg, err := parse(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIAddr != "127.0.0.1:8053" || cfg.DataDir != "data" || cfg.TokenFile != "data/token" {
+		t.Fatalf("Corefile.example: %+v", cfg)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"data/token", "127.0.0.1:8053", "1053", "go run ./cmd/mxsign -conf Corefile.example"} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not mention %q", want)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package mxsign
+
+import (
+	"strings"
+	"time"
+
+	clog "github.com/coredns/coredns/plugin/pkg/log"
+	"github.com/miekg/dns"
+
+	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/zonestore"
+)
+
+// ednsFlagCO is the "Compact Answers OK" EDNS header flag (RFC 9824 §5.1): the bit after DO.
+const ednsFlagCO = 1 << 14
+
+// responder builds complete answers from the store's unsigned lookup and the signer.
+// It holds no state of its own beyond what it is given.
+type responder struct {
+	store   *zonestore.Store
+	signer  *signer.Signer
+	keys    *keyring
+	now     func() time.Time
+	bufSize uint16
+	log     clog.P
+}
+
+// respond answers r. ok is false when the name is outside every zone we serve (the
+// caller passes the query on to the next plugin).
+func (s *responder) respond(r *dns.Msg, udp bool) (resp *dns.Msg, ok bool) {
+	resp = new(dns.Msg)
+	resp.SetReply(r)
+	resp.Authoritative = true
+	resp.RecursionAvailable = false
+	resp.Compress = true
+
+	if r.Opcode != dns.OpcodeQuery {
+		resp.Authoritative = false
+		resp.Rcode = dns.RcodeNotImplemented
+		return s.finish(r, resp, udp, false), true
+	}
+	if len(r.Question) != 1 {
+		resp.Authoritative = false
+		resp.Rcode = dns.RcodeFormatError
+		return s.finish(r, resp, udp, false), true
+	}
+	q := r.Question[0]
+	opt := r.IsEdns0()
+	do := opt != nil && opt.Do()
+	co := opt != nil && opt.Hdr.Ttl&ednsFlagCO != 0
+
+	switch q.Qtype {
+	case signer.TypeNXNAME: // RFC 9824 §3.5
+		resp.Authoritative = false
+		resp.Rcode = dns.RcodeFormatError
+		resp = s.finish(r, resp, udp, co)
+		if o := resp.IsEdns0(); o != nil {
+			o.Option = append(o.Option, &dns.EDNS0_EDE{InfoCode: dns.ExtendedErrorCodeInvalidQueryType, ExtraText: "NXNAME is a meta type"})
+		}
+		return resp, true
+	case dns.TypeAXFR, dns.TypeIXFR:
+		if s.store.Lookup(q.Name, dns.TypeSOA).Rcode == zonestore.NotOurs {
+			return nil, false
+		}
+		resp.Rcode = dns.RcodeRefused
+		return s.finish(r, resp, udp, co), true
+	}
+
+	ans := s.store.Lookup(q.Name, q.Qtype)
+	if ans.Rcode == zonestore.NotOurs {
+		return nil, false
+	}
+	var zk *zoneKeys
+	if do {
+		var err error
+		if zk, err = s.keys.get(ans.Zone, ans.KeyGen); err != nil {
+			s.log.Errorf("zone %s: %v", ans.Zone, err)
+			resp.Rcode = dns.RcodeServerFailure
+			return s.finish(r, resp, udp, co), true
+		}
+	}
+	now := s.now()
+	var err error
+	switch ans.Rcode {
+	case zonestore.Success:
+		for _, set := range ans.RRsets {
+			set = withOwner(set, q.Name)
+			resp.Answer = append(resp.Answer, set...)
+			if do {
+				if resp.Answer, err = s.sign(resp.Answer, set, zk, ans.Zone, now); err != nil {
+					break
+				}
+			}
+		}
+	case zonestore.NoData, zonestore.NXDomain:
+		nx := ans.Rcode == zonestore.NXDomain
+		ttl := signer.NegativeTTL(ans.SOA)
+		soa := *ans.SOA
+		soa.Hdr.Ttl = ttl
+		resp.Ns = append(resp.Ns, &soa)
+		if do {
+			if resp.Ns, err = s.sign(resp.Ns, []dns.RR{&soa}, zk, ans.Zone, now); err != nil {
+				break
+			}
+			nsec := signer.CompactNSEC(q.Name, ttl, ans.Types, q.Qtype, nx)
+			if q.Qtype == dns.TypeNSEC {
+				// The NSEC RRset itself was asked for: it is the answer.
+				resp.Ns = resp.Ns[:0]
+				nsec = signer.CompactNSEC(q.Name, ttl, append(ans.Types, dns.TypeNSEC), 0, nx)
+				resp.Answer = append(resp.Answer, nsec)
+				resp.Answer, err = s.sign(resp.Answer, []dns.RR{nsec}, zk, ans.Zone, now)
+			} else {
+				resp.Ns = append(resp.Ns, nsec)
+				resp.Ns, err = s.sign(resp.Ns, []dns.RR{nsec}, zk, ans.Zone, now)
+			}
+		}
+		if nx && (!do || co) {
+			resp.Rcode = dns.RcodeNameError
+		}
+	}
+	if err != nil {
+		s.log.Errorf("signing in zone %s: %v", ans.Zone, err)
+		resp.Answer, resp.Ns = nil, nil
+		resp.Rcode = dns.RcodeServerFailure
+	}
+	return s.finish(r, resp, udp, co), true
+}
+
+// sign appends the RRSIGs over set to dst.
+func (s *responder) sign(dst, set []dns.RR, zk *zoneKeys, zone string, now time.Time) ([]dns.RR, error) {
+	keys := zk.zsk
+	switch set[0].Header().Rrtype {
+	case dns.TypeDNSKEY, dns.TypeCDS, dns.TypeCDNSKEY:
+		keys = zk.ksk
+	}
+	for _, k := range keys {
+		sig, err := s.signer.Sign(set, k, zone, now)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, sig)
+	}
+	return dst, nil
+}
+
+// finish adds the OPT record and truncates UDP answers that do not fit.
+func (s *responder) finish(r, resp *dns.Msg, udp, co bool) *dns.Msg {
+	size := dns.MinMsgSize
+	if opt := r.IsEdns0(); opt != nil {
+		size = int(opt.UDPSize())
+		if size < dns.MinMsgSize {
+			size = dns.MinMsgSize
+		}
+		if size > int(s.bufSize) {
+			size = int(s.bufSize)
+		}
+		o := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT}}
+		o.SetUDPSize(s.bufSize)
+		if opt.Do() {
+			o.SetDo()
+		}
+		if co {
+			o.Hdr.Ttl |= ednsFlagCO
+		}
+		resp.Extra = append(resp.Extra, o)
+	}
+	if udp {
+		resp.Truncate(size)
+	}
+	return resp
+}
+
+// withOwner returns set with each owner equal (ignoring case) to qname replaced by qname
+// as the query spelled it: owner names are case-preserving (0x20). The store's records are
+// shared, so changed records are copied.
+func withOwner(set []dns.RR, qname string) []dns.RR {
+	out := make([]dns.RR, len(set))
+	for i, rr := range set {
+		h := rr.Header()
+		if h.Name != qname && strings.EqualFold(h.Name, qname) {
+			rr = dns.Copy(rr)
+			rr.Header().Name = qname
+		}
+		out[i] = rr
+	}
+	return out
+}

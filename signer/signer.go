@@ -1,0 +1,215 @@
+package signer
+
+import (
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults for the zero Options fields.
+const (
+	DefaultValidity  = 14 * 24 * time.Hour
+	DefaultRefresh   = 5 * 24 * time.Hour
+	DefaultBackdate  = time.Hour
+	DefaultSkew      = 5 * time.Minute
+	DefaultCacheSize = 100000
+)
+
+// Options tune signature timing and the signature cache. Zero (or negative)
+// durations take the defaults.
+type Options struct {
+	Validity  time.Duration // signature validity, default 14 days
+	Refresh   time.Duration // re-sign a cached signature when less than this remains, default 5 days (must be > max TTL + skew)
+	Backdate  time.Duration // inception = now - Backdate, default 1 hour
+	Skew      time.Duration // clock skew margin, default 5 minutes
+	CacheSize int           // max cached signatures, default 100000; 0 -> default, <0 -> no cache
+}
+
+// withDefaults returns o with every unset field at its default.
+func (o Options) withDefaults() Options {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.Validity, DefaultValidity)
+	def(&o.Refresh, DefaultRefresh)
+	def(&o.Backdate, DefaultBackdate)
+	def(&o.Skew, DefaultSkew)
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	return o
+}
+
+// Signer makes RRSIGs and caches them. It is safe for concurrent use.
+type Signer struct {
+	opts Options
+	seed maphash.Seed
+
+	validity, refresh, backdate, skew int64 // seconds
+
+	shards    []shard
+	shardBits uint
+}
+
+// New returns a Signer with opts (defaults filled in).
+func New(opts Options) *Signer {
+	o := opts.withDefaults()
+	s := &Signer{
+		opts:     o,
+		seed:     maphash.MakeSeed(),
+		validity: int64(o.Validity / time.Second),
+		refresh:  int64(o.Refresh / time.Second),
+		backdate: int64(o.Backdate / time.Second),
+		skew:     int64(o.Skew / time.Second),
+	}
+	s.shards, s.shardBits = newShards(o.CacheSize)
+	return s
+}
+
+// Options returns the options in effect, defaults filled in. Key rollover
+// timing needs them: a cached signature can be served for up to
+// Validity - Refresh after it was made (RFC 7583 Dsgn).
+func (s *Signer) Options() Options { return s.opts }
+
+// Sign returns an RRSIG over rrset (all same owner/type/class) made with k for
+// zone (the signer name, lower-case canonical).
+//
+// The signature covers the canonical form of the RRset (RFC 4034 §6.2), so a
+// query in 0x20 mixed case gets a valid signature; the returned RRSIG's owner
+// is rrset[0]'s owner as given (case preserved) and its TTL and Original TTL
+// are the rrset TTL (rrset[0]'s).
+//
+// Signatures are cached under (key, TTL, canonical RRset), so the mixed-case
+// and lower-case versions of a query share one entry. A cached signature is
+// reused only while expiration - now > max(Refresh, TTL + Skew): one that would
+// expire within TTL + Skew is never handed out. Inception is now - Backdate;
+// expiration is now + Validity minus a deterministic per-RRset jitter of up
+// to 10% of Validity, so re-signing spreads out. The returned RRSIG is a fresh
+// copy that the caller may modify.
+func (s *Signer) Sign(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.RRSIG, error) {
+	if len(rrset) == 0 || rrset[0] == nil {
+		return nil, fmt.Errorf("%w: empty", ErrRRset)
+	}
+	if k == nil || k.DNSKEY == nil {
+		return nil, fmt.Errorf("%w: nil key", ErrKey)
+	}
+	if !strings.EqualFold(zone, k.signerName) && !strings.EqualFold(dns.Fqdn(zone), k.signerName) {
+		return nil, fmt.Errorf("%w: key %d belongs to %s, not %s", ErrKey, k.Tag, k.signerName, zone)
+	}
+	h0 := rrset[0].Header()
+	if h0.Rrtype == dns.TypeRRSIG || h0.Rrtype == dns.TypeOPT {
+		return nil, fmt.Errorf("%w: cannot sign type %s", ErrRRset, dns.TypeToString[h0.Rrtype])
+	}
+	ttl := h0.Ttl
+
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	off, err := sc.canonicalize(rrset, k.id, ttl)
+	if err != nil {
+		return nil, err
+	}
+	canon := sc.key[off:]
+	if !inZone(canon, k.zoneWire) {
+		return nil, fmt.Errorf("%w: %s is not in %s", ErrZone, h0.Name, k.signerName)
+	}
+
+	hash := maphash.Bytes(s.seed, sc.key)
+	sh := &s.shards[hash>>(64-s.shardBits)] // top bits; 0 when there is one shard
+	nowUnix := now.Unix()
+	minRemain := max(s.refresh, int64(ttl)+s.skew)
+
+	sig := new(dns.RRSIG)
+	if sh.get(hash, k.id, ttl, len(canon), nowUnix, minRemain, sig) {
+		sig.Hdr.Name = h0.Name
+		return sig, nil
+	}
+
+	inception := nowUnix - s.backdate
+	expiration := nowUnix + s.validity - jitter(hash, s.validity/10)
+	f := sigFields{
+		typeCovered: h0.Rrtype,
+		labels:      labelCount(canon),
+		origTTL:     ttl,
+		expiration:  uint32(expiration), // #nosec G115 -- RRSIG times are serial numbers (RFC 4034 §3.1.5)
+		inception:   uint32(inception),  // #nosec G115 -- as above
+	}
+	b64, sd, err := signCanonical(k, f, canon, sc.sd)
+	sc.sd = sd
+	if err != nil {
+		return nil, err
+	}
+	*sig = dns.RRSIG{
+		Hdr:         dns.RR_Header{Name: h0.Name, Rrtype: dns.TypeRRSIG, Class: h0.Class, Ttl: ttl},
+		TypeCovered: f.typeCovered,
+		Algorithm:   k.DNSKEY.Algorithm,
+		Labels:      f.labels,
+		OrigTtl:     ttl,
+		Expiration:  f.expiration,
+		Inception:   f.inception,
+		KeyTag:      k.Tag,
+		SignerName:  k.signerName,
+		Signature:   b64,
+	}
+	// Never cache a signature that could not be handed out again: with a
+	// Refresh at or above Validity it would only take a slot.
+	if expiration-nowUnix > minRemain {
+		e := entry{hash: hash, keyID: k.id, ttl: ttl, canonLen: len(canon),
+			inception: inception, expiration: expiration, sig: *sig}
+		e.sig.Hdr.Name = "" // owner case comes from each query
+		sh.put(e)
+	} else {
+		sh.countSignature()
+	}
+	return sig, nil
+}
+
+// jitter derives a per-RRset offset in [0, span] seconds from its hash.
+func jitter(hash uint64, span int64) int64 {
+	if span <= 0 {
+		return 0
+	}
+	// Use the hash bits the shard index does not, then reduce.
+	return int64((hash * 0x9E3779B97F4A7C15 >> 1) % uint64(span+1)) // #nosec G115 -- span > 0
+}
+
+// SignAll signs rrset with each key and returns rrset followed by the RRSIGs.
+func (s *Signer) SignAll(rrset []dns.RR, keys []*Key, zone string, now time.Time) ([]dns.RR, error) {
+	out := make([]dns.RR, 0, len(rrset)+len(keys))
+	out = append(out, rrset...)
+	for _, k := range keys {
+		sig, err := s.Sign(rrset, k, zone, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sig)
+	}
+	return out, nil
+}
+
+// Stats are cumulative cache counters. Signatures counts signing operations
+// (cache misses that signed successfully); Entries is the current cache size.
+type Stats struct {
+	Hits, Misses, Signatures, Evictions uint64
+	Entries                             int
+}
+
+// Stats returns the cache counters, summed over the shards.
+func (s *Signer) Stats() Stats {
+	var st Stats
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		st.Hits += sh.hits
+		st.Misses += sh.misses
+		st.Signatures += sh.signatures
+		st.Evictions += sh.evictions
+		st.Entries += len(sh.index)
+		sh.mu.Unlock()
+	}
+	return st
+}
