@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/miekg/dns"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -241,7 +242,7 @@ func planConfig(ix *index, t time.Time, c *ConfigCmd) (*change, error) {
 	}
 	for _, ns := range cfg.NameServers {
 		for _, sh := range ix.shards {
-			if inZone(ns.Name, sh) {
+			if dns.IsSubDomain(sh, ns.Name) {
 				return nil, fmt.Errorf("%w: name server %s is inside shard %s", ErrBadCommand, ns.Name, sh)
 			}
 		}
@@ -277,7 +278,7 @@ func (ix *index) shardNameFree(name string) bool {
 		return false
 	}
 	for _, ns := range ix.cfg.NameServers {
-		if inZone(ns.Name, name) {
+		if dns.IsSubDomain(name, ns.Name) {
 			return false
 		}
 	}

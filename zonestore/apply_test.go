@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestAddDomainsBatch(t *testing.T) {
@@ -388,5 +389,69 @@ func BenchmarkAddDomains(b *testing.B) {
 		if _, err := p.AddDomains(context.Background(), batch); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestApplySkipsTakenShardNames(t *testing.T) {
+	s, p, _ := newTestProvisioner(t, func(c *Config) {
+		c.NameServers = append(c.NameServers, NameServer{Name: "abcd.mx.example.", A: []string{"192.0.2.54"}})
+	})
+	existing := mustAdd(t, p, "a.com")[0].Host.Shard
+	newShard := func(name string) NewShard {
+		return NewShard{Name: name, Keys: []Key{makeKey(t, testKEK, name, RoleKSK, t0), makeKey(t, testKEK, name, RoleZSK, t0)}}
+	}
+	cmd := &Command{V: CommandVersion, Op: OpAddHosts, Time: t0, AddHosts: &AddHostsCmd{
+		NewShards: []NewShard{newShard(existing), newShard("abcd.mx.example.")},
+		Hosts: []Host{
+			{Domain: "b.com", Label: "b-com", Shard: existing},
+			{Domain: "c.com", Label: "c-com", Shard: "abcd.mx.example."},
+		},
+	}}
+	res, err := s.Apply(s.AppliedIndex()+1, cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Items[0].Err != nil || !errors.Is(res.Items[1].Err, ErrZoneNotFound) {
+		t.Fatalf("items %+v", res.Items)
+	}
+	if keys, _ := s.Keys(existing); len(keys) != 2 {
+		t.Errorf("existing shard got %d keys, want its own 2", len(keys))
+	}
+	if len(s.Zones()) != 2 {
+		t.Errorf("zones %+v", s.Zones())
+	}
+	// The glue name is still answered by the parent.
+	if a := s.Lookup("abcd.mx.example.", dns.TypeA); a.Rcode != Success || a.Zone != "mx.example." {
+		t.Errorf("glue lookup %+v", a)
+	}
+	// The planner never draws an id that clashes with the name server.
+	if s.shardNameFree("abcd.mx.example.") || s.shardNameFree(existing) || !s.shardNameFree("zzzz.mx.example.") {
+		t.Fatal("shardNameFree ignores a name server or an existing shard")
+	}
+	// A name server may not move inside a shard.
+	cfg, prof, _ := s.Config()
+	cfg.NameServers = append(cfg.NameServers, NameServer{Name: "ns." + existing, A: []string{"192.0.2.55"}})
+	if _, err := s.Apply(s.AppliedIndex()+1, &Command{V: CommandVersion, Op: OpConfig, Time: t0, Config: &ConfigCmd{Config: cfg, Profile: prof}}); !errors.Is(err, ErrBadCommand) {
+		t.Fatalf("config with a name server inside a shard: %v", err)
+	}
+}
+
+func TestOpenCorruptRecord(t *testing.T) {
+	s, p, _ := newTestProvisioner(t, nil)
+	mustAdd(t, p, "a.com")
+	path := s.path
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketHosts).Put([]byte("a.com"), []byte("{")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := Open(Options{Path: path, KEK: testKEK}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open with a corrupt record: %v", err)
 	}
 }
