@@ -1,8 +1,10 @@
 // Command mxctl is the operator CLI of mxsign: it adds, lists and removes
-// accepted domains and shows zones and DS records through the admin API.
+// accepted domains, shows zones and DS records, and manages the members of
+// the cluster through the admin API.
 //
 //	mxctl domain add contoso.com
 //	mxctl ds mx.example. > ta.txt
+//	mxctl cluster join ns2 10.0.0.2:7000 10.0.0.2:8053
 //
 // Run "mxctl help" for the commands, flags and exit codes.
 package main
@@ -45,6 +47,14 @@ Commands:
   zones                      list the parent zone and its shards
   ds ZONE                    print the DS records of ZONE, one per line
                              (usable as a trust-anchor file)
+  cluster status             list the cluster's members; '*' marks the
+                             leader
+  cluster join ID RAFT-ADDR API-ADDR [--nonvoter]
+                             ask the server at --api to add the node ID,
+                             reachable for Raft at RAFT-ADDR and for the
+                             admin API at API-ADDR; a voter unless
+                             --nonvoter
+  cluster remove ID          remove the node ID from the cluster
   version                    print the mxctl version
 
 Flags (before or after the command):
@@ -120,6 +130,8 @@ func (c *cli) run(args []string) int {
 		return c.cmdZones(rest)
 	case "ds":
 		return c.cmdDS(rest)
+	case "cluster":
+		return c.cmdCluster(rest)
 	case "version":
 		return c.cmdVersion(rest)
 	case "help":

@@ -12,13 +12,13 @@ import (
 // proceed.
 func (h *handler) authorize(w http.ResponseWriter, r *http.Request) bool {
 	if h.opts.Token == "" {
-		writeError(w, http.StatusInternalServerError, "server misconfigured: no API token set; every request is refused")
+		WriteError(w, http.StatusInternalServerError, "server misconfigured: no API token set; every request is refused")
 		return false
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeError(w, http.StatusUnauthorized, "missing bearer token: send \"Authorization: Bearer <token>\" with the token from the server's token file")
+		WriteError(w, http.StatusUnauthorized, "missing bearer token: send \"Authorization: Bearer <token>\" with the token from the server's token file")
 		return false
 	}
 	// Hashing first makes the comparison constant-time in the token length
@@ -26,7 +26,7 @@ func (h *handler) authorize(w http.ResponseWriter, r *http.Request) bool {
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	if subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) != 1 {
 		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeError(w, http.StatusUnauthorized, "invalid bearer token: check the token against the server's token file")
+		WriteError(w, http.StatusUnauthorized, "invalid bearer token: check the token against the server's token file")
 		return false
 	}
 	return true

@@ -12,8 +12,10 @@ import (
 )
 
 // FuzzHandler feeds arbitrary methods, paths, queries and bodies to the
-// handler with a valid token: it must never panic, and every status of 400 or
-// more must come with a JSON error body.
+// handler with a valid token: it must never panic, every status of 400 or
+// more must come with a JSON error body, and Options.Forward must be offered
+// the writes and only them. The high bit of the method byte runs the handler
+// without a ClusterService.
 func FuzzHandler(f *testing.F) {
 	seeds := []struct {
 		method byte
@@ -40,13 +42,24 @@ func FuzzHandler(f *testing.F) {
 		{3, "/v1/domains", "{}"},
 		{0, "/../v1/zones", ""},
 		{0, "/v1/domains:batch", "\x00\xff"},
+		{0, "/v1/cluster", ""},
+		{0x80, "/v1/cluster", ""},
+		{1, "/v1/cluster/join", `{"id":"ns3","raft":"10.0.0.3:7000","api":"10.0.0.3:8053"}`},
+		{1, "/v1/cluster/join", `{"id":"ns3","raft":"10.0.0.3:7000","api":"10.0.0.3:8053","voter":false}`},
+		{1, "/v1/cluster/join", `{"id":"ns3","raft":"nowhere","api":""}`},
+		{1, "/v1/cluster/join", `{"voter":1}`},
+		{0x81, "/v1/cluster/join", `{"id":"ns3","raft":"10.0.0.3:7000","api":"10.0.0.3:8053"}`},
+		{2, "/v1/cluster/nodes/ns2", ""},
+		{2, "/v1/cluster/nodes/%2F", ""},
+		{0x82, "/v1/cluster/nodes/ns2", ""},
+		{4, "/v1/cluster/nodes/ns2", "{}"},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, []byte(s.body))
 	}
 	methods := []string{"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"}
 	f.Fuzz(func(t *testing.T, m byte, target string, body []byte) {
-		method := methods[int(m)%len(methods)]
+		method := methods[int(m&0x7f)%len(methods)]
 		path, query, _ := strings.Cut(target, "?")
 		u := &url.URL{Path: "/" + strings.TrimPrefix(path, "/"), RawQuery: query}
 		r := httptest.NewRequest("GET", "/", nil)
@@ -57,9 +70,22 @@ func FuzzHandler(f *testing.F) {
 		r.ContentLength = int64(len(body))
 		r.Header.Set("Authorization", "Bearer "+testToken)
 
-		h := NewHandler(newFakeService("fabrikam.com"), Options{Token: testToken, MaxBody: 4096, MaxBatch: 10})
+		opts := Options{Token: testToken, MaxBody: 4096, MaxBatch: 10}
+		if m&0x80 == 0 {
+			opts.Cluster = newFakeCluster()
+		}
+		forwarded := false
+		opts.Forward = func(http.ResponseWriter, *http.Request) bool {
+			forwarded = true
+			return false
+		}
+		h := NewHandler(newFakeService("fabrikam.com"), opts)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
+
+		if forwarded != isWrite(method) {
+			t.Fatalf("%s %s: Forward called: %t", method, u, forwarded)
+		}
 
 		if rec.Code < 400 {
 			return

@@ -9,10 +9,14 @@
 //	DELETE /v1/domains/{domain}                                 -> 204
 //	GET    /v1/zones                                            -> 200 ZoneList
 //	GET    /v1/zones/{zone}/ds                                  -> 200 DSList
+//	GET    /v1/cluster                                          -> 200 ClusterStatus
+//	POST   /v1/cluster/join          {"id":"ns2",...}           -> 204
+//	DELETE /v1/cluster/nodes/{id}                               -> 204
 //
-// Every response with a status of 400 or more has a JSON Error body. The
-// package imports only the standard library: the plugin implements Service
-// on top of the store and the cluster.
+// The /v1/cluster routes are served by an optional ClusterService; without
+// one they answer 404. Every response with a status of 400 or more has a
+// JSON Error body. The package imports only the standard library: the plugin
+// implements Service and ClusterService on top of the store and the cluster.
 package api
 
 import (
@@ -46,6 +50,18 @@ type Options struct {
 	MaxBatch int
 	// Logf, when set, receives internal errors (status 500) and panics.
 	Logf func(format string, args ...any)
+	// Cluster, when set, serves the /v1/cluster routes; when nil they
+	// answer 404 "clustering is not enabled on this node".
+	Cluster ClusterService
+	// Forward, when set, is called after authentication for every write
+	// (POST, PUT, PATCH, DELETE), before routing, whatever the path. When
+	// it returns true it has answered the request (for example by proxying
+	// it to the cluster leader) and the handler does nothing more; when it
+	// returns false the request is routed as usual, so it must not have read
+	// the body or written to w. The body is unread but limited to MaxBody:
+	// reading past the limit fails with *http.MaxBytesError. Forward answers
+	// its own errors with WriteError; a panic in it becomes a logged 500.
+	Forward func(w http.ResponseWriter, r *http.Request) bool
 }
 
 // handler serves the admin API over a Service.
@@ -84,8 +100,9 @@ func NewHandler(svc Service, opts Options) http.Handler {
 	h.handle("/v1/zones/{zone}/ds", map[string]http.HandlerFunc{
 		http.MethodGet: h.ds,
 	})
+	h.handleCluster()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s; the API lives under /v1/domains and /v1/zones", r.URL.Path))
+		WriteError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s; the API lives under /v1/domains, /v1/zones and /v1/cluster", r.URL.Path))
 	})
 	return h
 }
@@ -106,11 +123,12 @@ func (h *handler) handle(path string, byMethod map[string]http.HandlerFunc) {
 	allow := strings.Join(allowed, ", ")
 	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
+		WriteError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow))
 	})
 }
 
-// ServeHTTP checks the token, then routes.
+// ServeHTTP checks the token, offers writes to Options.Forward, then
+// routes.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	defer h.recoverPanic(sw, r)
@@ -122,7 +140,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// instead of draining an oversized body.
 		r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBody)
 	}
+	if h.opts.Forward != nil && isWrite(r.Method) && h.opts.Forward(sw, r) {
+		return
+	}
 	h.mux.ServeHTTP(sw, r)
+}
+
+// isWrite reports whether method changes state and so must reach the
+// cluster leader.
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 func (h *handler) addDomain(w http.ResponseWriter, r *http.Request) {
@@ -131,7 +162,7 @@ func (h *handler) addDomain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(req.Domain) == "" {
-		writeError(w, http.StatusBadRequest, `field "domain" is required, e.g. {"domain":"contoso.com"}`)
+		WriteError(w, http.StatusBadRequest, `field "domain" is required, e.g. {"domain":"contoso.com"}`)
 		return
 	}
 	items, err := h.svc.AddDomains(r.Context(), []string{req.Domain})
@@ -153,7 +184,7 @@ func (h *handler) addDomain(w http.ResponseWriter, r *http.Request) {
 		if msg == "" {
 			msg = http.StatusText(it.Status)
 		}
-		writeError(w, it.Status, msg)
+		WriteError(w, it.Status, msg)
 	default:
 		h.internalError(w, r, fmt.Errorf("service returned status %d (result set: %t) for %q", it.Status, it.Result != nil, req.Domain))
 	}
@@ -166,10 +197,10 @@ func (h *handler) addDomains(w http.ResponseWriter, r *http.Request) {
 	}
 	switch n := len(req.Domains); {
 	case n == 0:
-		writeError(w, http.StatusBadRequest, `field "domains" must list at least one domain, e.g. {"domains":["contoso.com"]}`)
+		WriteError(w, http.StatusBadRequest, `field "domains" must list at least one domain, e.g. {"domains":["contoso.com"]}`)
 		return
 	case n > h.opts.MaxBatch:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("too many domains: %d, at most %d per batch; split the list", n, h.opts.MaxBatch))
+		WriteError(w, http.StatusBadRequest, fmt.Sprintf("too many domains: %d, at most %d per batch; split the list", n, h.opts.MaxBatch))
 		return
 	}
 	items, err := h.svc.AddDomains(r.Context(), req.Domains)
@@ -216,7 +247,7 @@ func (h *handler) listDomains(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > MaxListLimit {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid limit %q: want a whole number from 1 to %d", s, MaxListLimit))
+			WriteError(w, http.StatusBadRequest, fmt.Sprintf("invalid limit %q: want a whole number from 1 to %d", s, MaxListLimit))
 			return
 		}
 		limit = n

@@ -464,6 +464,13 @@ func TestJSONContract(t *testing.T) {
 		{name: "ds", v: DSList{DS: []string{"x"}}, want: `{"ds":["x"]}`},
 		{name: "error", v: Error{Error: "nope"}, want: `{"error":"nope"}`},
 		{name: "add request", v: AddRequest{Domain: "contoso.com"}, want: `{"domain":"contoso.com"}`},
+		{
+			name: "cluster status",
+			v:    ClusterStatus{Leader: "ns1", Nodes: []ClusterNode{{ID: "ns1", Raft: "10.0.0.1:7000", API: "10.0.0.1:8053", State: "leader", Voter: true, Applied: 42}}},
+			want: `{"leader":"ns1","nodes":[{"id":"ns1","raft":"10.0.0.1:7000","api":"10.0.0.1:8053","state":"leader","voter":true,"applied":42}]}`,
+		},
+		{name: "join request", v: JoinRequest{ID: "ns2", Raft: "10.0.0.2:7000", API: "10.0.0.2:8053"}, want: `{"id":"ns2","raft":"10.0.0.2:7000","api":"10.0.0.2:8053"}`},
+		{name: "join request nonvoter", v: JoinRequest{ID: "ns2", Raft: "r:1", API: "a:2", Voter: new(false)}, want: `{"id":"ns2","raft":"r:1","api":"a:2","voter":false}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -20,6 +20,7 @@ func TestREADME(t *testing.T) {
 		fmt.Sprintf("limit defaults to %d", DefaultListLimit),
 		fmt.Sprintf("larger than %d MiB", DefaultMaxBody>>20),
 		fmt.Sprintf("(%d hex characters", 2*tokenBytes),
+		fmt.Sprintf(`{"error":"%s"}`, msgNotClustered),
 	} {
 		if !strings.Contains(readme, want) {
 			t.Errorf("README.md does not say %q", want)

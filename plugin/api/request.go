@@ -16,7 +16,7 @@ import (
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	status, msg := decodeJSON(r, v)
 	if status != 0 {
-		writeError(w, status, msg)
+		WriteError(w, status, msg)
 		return false
 	}
 	return true
@@ -70,6 +70,7 @@ func describeJSONError(err error) string {
 
 // jsonKind names a Go type in JSON terms.
 func jsonKind(goType string) string {
+	goType = strings.TrimPrefix(goType, "*")
 	switch {
 	case goType == "string":
 		return "a string"

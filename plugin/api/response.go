@@ -24,7 +24,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // writeError writes an Error body.
-func writeError(w http.ResponseWriter, status int, msg string) {
+func WriteError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, Error{Error: msg})
 }
 
@@ -59,13 +59,13 @@ func (h *handler) serviceError(w http.ResponseWriter, r *http.Request, err error
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeError(w, status, strings.TrimPrefix(err.Error(), "api: "))
+	WriteError(w, status, strings.TrimPrefix(err.Error(), "api: "))
 }
 
 // internalError logs err and answers 500.
 func (h *handler) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	h.logf("api: %s %s: %v", r.Method, r.URL.Path, err)
-	writeError(w, http.StatusInternalServerError, "internal server error; the details are in the mxsign log")
+	WriteError(w, http.StatusInternalServerError, "internal server error; the details are in the mxsign log")
 }
 
 func (h *handler) logf(format string, args ...any) {
@@ -86,7 +86,7 @@ func (h *handler) recoverPanic(w *statusWriter, r *http.Request) {
 	}
 	h.logf("api: %s %s: panic: %v", r.Method, r.URL.Path, v)
 	if !w.wroteHeader {
-		writeError(w, http.StatusInternalServerError, "internal server error; the details are in the mxsign log")
+		WriteError(w, http.StatusInternalServerError, "internal server error; the details are in the mxsign log")
 	}
 }
 
@@ -104,6 +104,13 @@ func (w *statusWriter) WriteHeader(status int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	w.wroteHeader = true
 	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered data to the client, for a Forward that streams a
+// proxied answer through a plain http.Flusher assertion.
+func (w *statusWriter) Flush() {
+	w.wroteHeader = true
+	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

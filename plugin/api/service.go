@@ -38,3 +38,22 @@ type Service interface {
 	// DS returns the DS records of zone; ErrNotFound for an unknown zone.
 	DS(ctx context.Context, zone string) (DSList, error)
 }
+
+// ClusterService is the cluster membership the admin API serves under
+// /v1/cluster. It is optional: with Options.Cluster nil those routes answer
+// 404. Errors follow the Service conventions: ErrInvalid (400), ErrNotFound
+// (404), ErrUnavailable (503, e.g. no leader), anything else 500.
+//
+// The handler guarantees: the JoinRequest has non-blank ID, Raft and API
+// and a non-nil Voter; the id passed to RemoveNode is non-empty. Writes
+// reach the service only when Options.Forward, if set, declined them.
+type ClusterService interface {
+	// ClusterStatus returns the leader and every configured node.
+	ClusterStatus(ctx context.Context) (ClusterStatus, error)
+	// Join adds the node, or does nothing when a node with the same ID,
+	// addresses and suffrage is already a member (join is idempotent).
+	// It returns ErrUnavailable when there is no leader to add it.
+	Join(ctx context.Context, req JoinRequest) error
+	// RemoveNode removes the node; ErrNotFound for an unknown id.
+	RemoveNode(ctx context.Context, id string) error
+}

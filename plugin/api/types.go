@@ -80,6 +80,37 @@ type DSList struct {
 	DS []string `json:"ds"`
 }
 
+// ClusterNode is one member of the Raft cluster as GET /v1/cluster shows it.
+type ClusterNode struct {
+	ID      string `json:"id"`      // Raft server ID, e.g. "ns1"
+	Raft    string `json:"raft"`    // Raft transport address, "10.0.0.1:7000"
+	API     string `json:"api"`     // admin API address, "10.0.0.1:8053"
+	State   string `json:"state"`   // "leader", "follower", "candidate", "unknown"
+	Voter   bool   `json:"voter"`   // a voter counts towards the quorum
+	Applied uint64 `json:"applied"` // last Raft index applied; 0 when unknown
+}
+
+// ClusterStatus is the body answering GET /v1/cluster. Leader is the ID of
+// the current leader, "" while there is none.
+type ClusterStatus struct {
+	Leader string        `json:"leader"`
+	Nodes  []ClusterNode `json:"nodes"`
+}
+
+// JoinRequest is the body of POST /v1/cluster/join. ID, Raft and API are
+// required. A missing Voter means true: the handler sets it before calling
+// ClusterService.Join, so the service always sees it non-nil.
+type JoinRequest struct {
+	ID    string `json:"id"`
+	Raft  string `json:"raft"`
+	API   string `json:"api"`
+	Voter *bool  `json:"voter,omitempty"`
+}
+
+// IsVoter reports whether the node joins as a voter: true unless Voter is
+// set to false.
+func (r JoinRequest) IsVoter() bool { return r.Voter == nil || *r.Voter }
+
 // Error is the body of every response with a status of 400 or more.
 type Error struct {
 	Error string `json:"error"`

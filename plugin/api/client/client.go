@@ -119,6 +119,28 @@ func (c *Client) DS(ctx context.Context, zone string) (api.DSList, error) {
 	return l, err
 }
 
+// ClusterStatus returns the cluster's leader and members (GET /v1/cluster).
+// A server without clustering answers a *StatusError with Status 404.
+func (c *Client) ClusterStatus(ctx context.Context) (api.ClusterStatus, error) {
+	var st api.ClusterStatus
+	err := c.do(ctx, http.MethodGet, "/v1/cluster", nil, &st)
+	return st, err
+}
+
+// Join asks the server to add a node to the cluster (POST
+// /v1/cluster/join); a nil req.Voter adds a voter. Joining a node that is
+// already a member succeeds. Without a leader the error is a *StatusError
+// with Status 503.
+func (c *Client) Join(ctx context.Context, req api.JoinRequest) error {
+	return c.do(ctx, http.MethodPost, "/v1/cluster/join", req, nil)
+}
+
+// RemoveNode removes a node from the cluster (DELETE
+// /v1/cluster/nodes/{id}); an unknown one is a *StatusError with Status 404.
+func (c *Client) RemoveNode(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/cluster/nodes/"+url.PathEscape(id), nil, nil)
+}
+
 // do sends in (when not nil) as the JSON body and decodes a 2xx answer into
 // out (when not nil).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
