@@ -43,6 +43,20 @@ type config struct {
 	Zone      zonestore.Config
 	Profile   zonestore.Profile
 	Signer    signer.Options
+	Cluster   *clusterConfig // nil: the embedded single-node default
+}
+
+// clusterConfig is the `cluster` block. Without it the node runs Raft alone with an
+// in-memory transport: the embedded default, nothing to configure and no port to open.
+type clusterConfig struct {
+	NodeID   string
+	RaftAddr string
+	Join     []string // API addresses of existing members
+	Voter    bool
+	RaftDir  string // default <data>/raft
+	TLSCert  string
+	TLSKey   string
+	TLSCA    string
 }
 
 func (c *config) dbPath() string { return filepath.Join(c.DataDir, dbFile) }
@@ -86,6 +100,17 @@ func parse(c *caddy.Controller) (*config, error) {
 	}
 	if cfg.KEKFile == "" {
 		cfg.KEKFile = filepath.Join(cfg.DataDir, defaultKEKFile)
+	}
+	if cl := cfg.Cluster; cl != nil {
+		if cl.NodeID == "" || cl.RaftAddr == "" {
+			return nil, fmt.Errorf("mxsign: cluster needs `node-id ID` and `raft ADDR`")
+		}
+		if cl.RaftDir == "" {
+			cl.RaftDir = filepath.Join(cfg.DataDir, "raft")
+		}
+		if (cl.TLSCert == "") != (cl.TLSKey == "") {
+			return nil, fmt.Errorf("mxsign: cluster tls needs both a certificate and a key")
+		}
 	}
 	if len(cfg.Zone.NameServers) == 0 {
 		return nil, fmt.Errorf("mxsign: at least one `nameserver NAME [ADDR...]` is required")
@@ -229,6 +254,11 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 			return c.ArgErr()
 		}
 		return parseProfile(c, cfg)
+	case "cluster":
+		if len(args) != 0 {
+			return c.ArgErr()
+		}
+		return parseCluster(c, cfg)
 	default:
 		return c.Errf("mxsign: unknown property %q", key)
 	}
@@ -361,4 +391,75 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("want a positive duration like 14d, 36h or 90m")
 	}
 	return d, nil
+}
+
+func parseCluster(c *caddy.Controller, cfg *config) error {
+	if cfg.Cluster != nil {
+		return c.Err("mxsign: only one cluster block")
+	}
+	cl := &clusterConfig{Voter: true}
+	cfg.Cluster = cl
+	for c.NextBlock() {
+		key := c.Val()
+		args := c.RemainingArgs()
+		switch key {
+		case "node-id":
+			if len(args) != 1 || !validNodeID(args[0]) {
+				return c.Errf("mxsign: cluster node-id: want one id of letters, digits, '-', '_' or '.'")
+			}
+			cl.NodeID = args[0]
+		case "raft":
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			if _, _, err := net.SplitHostPort(args[0]); err != nil {
+				return c.Errf("mxsign: cluster raft %q: want HOST:PORT: %v", args[0], err)
+			}
+			cl.RaftAddr = args[0]
+		case "raft-dir":
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			cl.RaftDir = args[0]
+		case "join":
+			if len(args) == 0 {
+				return c.ArgErr()
+			}
+			for _, a := range args {
+				if _, _, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(a, "http://"), "https://")); err != nil {
+					return c.Errf("mxsign: cluster join %q: want the API address HOST:PORT of a member: %v", a, err)
+				}
+			}
+			cl.Join = append(cl.Join, args...)
+		case "voter", "nonvoter":
+			if len(args) != 0 {
+				return c.ArgErr()
+			}
+			cl.Voter = key == "voter"
+		case "tls":
+			// tls CERT KEY [CA]: mutual TLS on the Raft transport.
+			if len(args) < 2 || len(args) > 3 {
+				return c.Errf("mxsign: cluster tls CERT KEY [CA]")
+			}
+			cl.TLSCert, cl.TLSKey = args[0], args[1]
+			if len(args) == 3 {
+				cl.TLSCA = args[2]
+			}
+		default:
+			return c.Errf("mxsign: cluster: unknown property %q", key)
+		}
+	}
+	return nil
+}
+
+func validNodeID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

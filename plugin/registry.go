@@ -15,7 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mxsign/mxsign/cluster"
 	"github.com/mxsign/mxsign/plugin/api"
+	"github.com/mxsign/mxsign/plugin/api/client"
 	"github.com/mxsign/mxsign/signer"
 	"github.com/mxsign/mxsign/zonestore"
 )
@@ -29,11 +33,17 @@ const envKEK = "MXSIGN_KEK"
 type instance struct {
 	key    string // absolute data directory
 	store  *zonestore.Store
+	node   *cluster.Node
 	prov   *zonestore.Provisioner
 	signer *signer.Signer
 	sigOpt signer.Options
+	done   chan struct{} // closed on release: stops the background loops
+
+	cfgMu sync.Mutex
+	cfg   *config // the latest Corefile's settings (the leader proposes them)
 
 	mu      sync.Mutex
+	token   string // the admin API bearer token (shared by every member of a cluster)
 	apiAddr string
 	apiSrv  *http.Server
 	apiLn   net.Listener
@@ -72,7 +82,13 @@ func acquire(cfg *config) (*instance, error) {
 		if inst.sigOpt != cfg.Signer {
 			inst.signer, inst.sigOpt = signer.New(cfg.Signer), cfg.Signer
 		}
-		return inst, inst.prov.Init(context.Background(), cfg.Zone, cfg.Profile)
+		inst.cfgMu.Lock()
+		inst.cfg = cfg
+		inst.cfgMu.Unlock()
+		if inst.node.IsLeader() {
+			return inst, inst.prov.Init(context.Background(), cfg.Zone, cfg.Profile)
+		}
+		return inst, nil
 	}
 	inst, err := open(dir, cfg)
 	if err != nil {
@@ -82,7 +98,7 @@ func acquire(cfg *config) (*instance, error) {
 	return inst, nil
 }
 
-func open(dir string, cfg *config) (*instance, error) {
+func open(dir string, cfg *config) (_ *instance, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mxsign: data %s: %w", dir, err)
 	}
@@ -92,23 +108,161 @@ func open(dir string, cfg *config) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The API listener is bound first: its address is replicated with the node record.
+	ln, err := net.Listen("tcp", cfg.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("mxsign: api %s: %w", cfg.APIAddr, err)
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
 	st, err := zonestore.Open(zonestore.Options{Path: dbPath, KEK: kek})
 	if err != nil {
 		return nil, fmt.Errorf("mxsign: %w", err)
 	}
-	dnskeyTTL := cfg.Zone.DNSKEYTTL
-	prov := &zonestore.Provisioner{
-		Store:   st,
-		Applier: zonestore.NewLocalApplier(st),
-		Keys:    keyFactory(kek, dnskeyTTL),
-		Now:     time.Now,
-		Rand:    rand.Reader,
-	}
-	if err := prov.Init(context.Background(), cfg.Zone, cfg.Profile); err != nil {
+	node, err := openNode(dir, cfg, st, ln.Addr().String())
+	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("mxsign: initialize %s: %w", cfg.Parent, err)
+		return nil, err
 	}
-	return &instance{key: dir, store: st, prov: prov, signer: signer.New(cfg.Signer), sigOpt: cfg.Signer}, nil
+	inst := &instance{
+		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}),
+		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer,
+		apiLn: ln, apiAddr: cfg.APIAddr,
+		prov: &zonestore.Provisioner{
+			Store:   st,
+			Applier: node,
+			Keys:    keyFactory(kek, cfg.Zone.DNSKEYTTL),
+			Now:     time.Now,
+			Rand:    rand.Reader,
+		},
+	}
+	if cfg.Cluster == nil {
+		// Embedded default: the node elects itself at once; make the parent zone
+		// before the server answers its first query.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := node.WaitLeader(ctx); err != nil {
+			node.Close()
+			st.Close()
+			return nil, fmt.Errorf("mxsign: raft did not elect this node: %w", err)
+		}
+		if err := inst.prov.Init(ctx, cfg.Zone, cfg.Profile); err != nil {
+			node.Close()
+			st.Close()
+			return nil, fmt.Errorf("mxsign: initialize %s: %w", cfg.Parent, err)
+		}
+	}
+	go inst.leaderLoop()
+	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
+		go inst.joinLoop(cfg.Cluster, ln.Addr().String())
+	}
+	return inst, nil
+}
+
+// openNode starts raft: alone on an in-memory transport for the embedded default, or
+// on TCP as configured by the cluster block.
+func openNode(dir string, cfg *config, st *zonestore.Store, apiAddr string) (*cluster.Node, error) {
+	cc := cluster.Config{
+		APIAddr: apiAddr,
+		Store:   st,
+		Logger:  cluster.NewLogger("raft", hclog.Warn, log.Warningf),
+	}
+	if cl := cfg.Cluster; cl != nil {
+		cc.ID, cc.RaftAddr, cc.Dir, cc.Voter = cl.NodeID, cl.RaftAddr, cl.RaftDir, cl.Voter
+		cc.Bootstrap = len(cl.Join) == 0
+		if cl.TLSCert != "" {
+			tc, err := raftTLS(cl)
+			if err != nil {
+				return nil, err
+			}
+			cc.TLS = tc
+		}
+	} else {
+		cc.ID, cc.Dir, cc.Voter, cc.Bootstrap = embeddedNodeID, filepath.Join(dir, "raft"), true, true
+		cc.Transport = cluster.EmbeddedTransport(embeddedNodeID)
+		cc.RaftConfig = cluster.SingleNodeTimeouts
+	}
+	node, err := cluster.Open(cc)
+	if err != nil {
+		return nil, fmt.Errorf("mxsign: raft: %w", err)
+	}
+	return node, nil
+}
+
+// embeddedNodeID is the raft server id of the embedded single-node default.
+const embeddedNodeID = "mxsign"
+
+// leaderLoop proposes this node's Corefile settings whenever it is (or becomes) the
+// leader; Init writes nothing when they are already in force.
+func (inst *instance) leaderLoop() {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	var doneTerm bool
+	for {
+		select {
+		case <-inst.done:
+			return
+		case <-t.C:
+		}
+		if !inst.node.IsLeader() {
+			doneTerm = false
+			continue
+		}
+		if doneTerm {
+			continue
+		}
+		inst.cfgMu.Lock()
+		cfg := inst.cfg
+		inst.cfgMu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := inst.prov.Init(ctx, cfg.Zone, cfg.Profile)
+		cancel()
+		if err != nil {
+			log.Warningf("proposing the configuration of %s: %v", cfg.Parent, err)
+			continue
+		}
+		doneTerm = true
+	}
+}
+
+// joinLoop asks the configured members to add this node until a leader knows it.
+func (inst *instance) joinLoop(cl *clusterConfig, apiAddr string) {
+	voter := cl.Voter
+	req := api.JoinRequest{ID: cl.NodeID, Raft: inst.node.RaftAddr(), API: apiAddr, Voter: &voter}
+	backoff := 200 * time.Millisecond
+	for {
+		if inst.node.Status().Leader != "" && inst.isMember(cl.NodeID) {
+			log.Infof("joined the cluster as %s", cl.NodeID)
+			return
+		}
+		for _, addr := range cl.Join {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := client.New(addr, inst.apiToken()).Join(ctx, req)
+			cancel()
+			if err == nil {
+				break
+			}
+			log.Infof("join via %s: %v", addr, err)
+		}
+		select {
+		case <-inst.done:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (inst *instance) isMember(id string) bool {
+	for _, n := range inst.node.Status().Nodes {
+		if n.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // keyFactory generates key material with the signer and seals it for the store. It runs
@@ -203,7 +357,8 @@ func writeFileExcl(path string, b []byte) error {
 	return f.Close()
 }
 
-// serveAPI points the admin API at h, (re)binding the listener if the address changed.
+// serveAPI points the admin API at h, serving on the listener bound at open, or
+// rebinding if a reload changed the address.
 func (inst *instance) serveAPI(addr string, h http.Handler) error {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
@@ -213,13 +368,18 @@ func (inst *instance) serveAPI(addr string, h http.Handler) error {
 	if inst.apiSrv != nil && inst.apiAddr == addr {
 		return nil
 	}
-	if inst.apiSrv != nil {
-		inst.apiSrv.Close()
-		inst.apiSrv = nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("mxsign: api %s: %w", addr, err)
+	if inst.apiAddr != addr || inst.apiLn == nil {
+		if inst.apiSrv != nil {
+			inst.apiSrv.Close()
+			inst.apiSrv = nil
+		} else if inst.apiLn != nil {
+			inst.apiLn.Close()
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("mxsign: api %s: %w", addr, err)
+		}
+		inst.apiLn, inst.apiAddr = ln, addr
 	}
 	srv := &http.Server{
 		Handler:           &inst.handler,
@@ -228,7 +388,8 @@ func (inst *instance) serveAPI(addr string, h http.Handler) error {
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	inst.apiSrv, inst.apiLn, inst.apiAddr = srv, ln, addr
+	inst.apiSrv = srv
+	ln := inst.apiLn
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Errorf("admin API on %s stopped: %v", addr, err)
@@ -257,15 +418,30 @@ func release(dir string) error {
 	if !ok {
 		return nil
 	}
+	close(inst.done)
 	inst.mu.Lock()
 	if inst.apiSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		inst.apiSrv.Shutdown(ctx)
 		cancel()
 		inst.apiSrv = nil
+	} else if inst.apiLn != nil {
+		inst.apiLn.Close()
 	}
 	inst.mu.Unlock()
-	return inst.store.Close()
+	return errors.Join(inst.node.Close(), inst.store.Close())
+}
+
+func (inst *instance) setToken(tok string) {
+	inst.mu.Lock()
+	inst.token = tok
+	inst.mu.Unlock()
+}
+
+func (inst *instance) apiToken() string {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.token
 }
 
 // tokenFor makes sure the API token file exists and returns the token.

@@ -85,11 +85,7 @@ func startCorefile(t testing.TB, dir, text string) *testServer {
 	if s.mx == nil {
 		t.Fatalf("no mxsign instance for %s", abs)
 	}
-	tok, err := api.TokenFromFile(filepath.Join(dir, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.api = client.New(s.mx.APIAddr(), tok)
+	s.api = client.New(s.mx.APIAddr(), s.mx.apiToken())
 	t.Cleanup(s.stop)
 	return s
 }

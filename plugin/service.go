@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/hashicorp/raft"
 	"github.com/miekg/dns"
 
+	"github.com/mxsign/mxsign/cluster"
 	"github.com/mxsign/mxsign/plugin/api"
 	"github.com/mxsign/mxsign/zonestore"
 )
@@ -146,6 +148,10 @@ func apiError(err error) error {
 		return fmt.Errorf("%w: %s", api.ErrInvalid, errText(err))
 	case errors.Is(err, zonestore.ErrNotInitialized):
 		return fmt.Errorf("%w: %s", api.ErrUnavailable, errText(err))
+	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrNoLeader):
+		return fmt.Errorf("%w: %s: the write was not made; retry", api.ErrUnavailable, err)
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return fmt.Errorf("%w: leadership was lost while committing: the write may or may not have been made; retry (a repeat answers 409 if it was)", api.ErrUnavailable)
 	}
 	return err
 }

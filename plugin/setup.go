@@ -41,7 +41,12 @@ func setup(c *caddy.Controller) error {
 		bufSize: cfg.BufSize,
 		log:     log,
 	}
-	h := api.NewHandler(&service{store: inst.store, prov: inst.prov}, api.Options{Token: token, Logf: log.Infof})
+	inst.setToken(token)
+	opts := api.Options{Token: token, Logf: log.Infof, Forward: (&forwarder{node: inst.node}).Forward}
+	if cfg.Cluster != nil {
+		opts.Cluster = &clusterService{node: inst.node}
+	}
+	h := api.NewHandler(&service{store: inst.store, prov: inst.prov}, opts)
 	c.OnStartup(func() error { return inst.serveAPI(cfg.APIAddr, h) })
 	c.OnFinalShutdown(func() error { return release(inst.key) })
 
