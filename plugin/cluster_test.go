@@ -77,6 +77,10 @@ func TestClusterThroughThePlugin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add through follower: %v", err)
 	}
+	// Read-your-writes on the follower that forwarded the write.
+	if _, err := n2.api.GetDomain(ctx, "contoso.com"); err != nil {
+		t.Fatalf("read back on the forwarding follower: %v", err)
+	}
 	if _, err := n3.api.AddDomain(ctx, "contoso.com"); err == nil {
 		t.Fatal("duplicate through the non-voter: want 409")
 	} else {

@@ -243,7 +243,10 @@ func (inst *instance) joinLoop(cl *clusterConfig, apiAddr string) {
 			err := client.New(addr, inst.apiToken()).Join(ctx, req)
 			cancel()
 			if err == nil {
-				break
+				// The leader has added us: done, even before our own view shows it
+				// (retrying later could re-add a node an operator just removed).
+				log.Infof("joined the cluster as %s via %s", cl.NodeID, addr)
+				return
 			}
 			log.Infof("join via %s: %v", addr, err)
 		}

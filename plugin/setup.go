@@ -42,11 +42,11 @@ func setup(c *caddy.Controller) error {
 		log:     log,
 	}
 	inst.setToken(token)
-	opts := api.Options{Token: token, Logf: log.Infof, Forward: (&forwarder{node: inst.node}).Forward}
+	opts := api.Options{Token: token, Logf: log.Infof, Forward: (&forwarder{node: inst.node, store: inst.store}).Forward}
 	if cfg.Cluster != nil {
 		opts.Cluster = &clusterService{node: inst.node}
 	}
-	h := api.NewHandler(&service{store: inst.store, prov: inst.prov}, opts)
+	h := withAppliedIndex(inst.store, api.NewHandler(&service{store: inst.store, prov: inst.prov}, opts))
 	c.OnStartup(func() error { return inst.serveAPI(cfg.APIAddr, h) })
 	c.OnFinalShutdown(func() error { return release(inst.key) })
 
