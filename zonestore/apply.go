@@ -61,7 +61,8 @@ type change struct {
 	sealed   []Key        // the same keys as stored (Sealed set)
 	addHosts []Host
 	delHosts []Host
-	all      bool // config changed: rebuild every zone
+	node     *NodeCmd // set or remove one cluster member
+	all      bool     // config changed: rebuild every zone
 	changed  []string
 	result   *Result
 }
@@ -105,6 +106,11 @@ func (ch *change) write(tx *bolt.Tx, index uint64) error {
 			return err
 		}
 	}
+	if ch.node != nil {
+		if err := writeNode(tx, ch.node); err != nil {
+			return err
+		}
+	}
 	return putApplied(tx, index)
 }
 
@@ -125,6 +131,9 @@ func (ch *change) update(ix *index) {
 	}
 	ix.deleteHosts(ch.delHosts)
 	ix.addHosts(ch.addHosts)
+	if ch.node != nil {
+		ix.updateNode(ch.node)
+	}
 	if ch.all {
 		ix.rebuildAll()
 		return
@@ -164,6 +173,8 @@ func plan(ix *index, kek []byte, index uint64, cmd *Command) (*change, error) {
 		return planAddHosts(ix, kek, index, t, cmd.AddHosts)
 	case OpDeleteHosts:
 		return planDeleteHosts(ix, t, cmd.DeleteHosts)
+	case OpNode:
+		return planNode(cmd.Node)
 	}
 	return nil, fmt.Errorf("%w: unknown op %q", ErrBadCommand, cmd.Op)
 }

@@ -19,6 +19,7 @@ const (
 	OpConfig      = "config"
 	OpAddHosts    = "addHosts"
 	OpDeleteHosts = "deleteHosts"
+	OpNode        = "node"
 )
 
 // Command is one replicated change: a tagged union with exactly one payload,
@@ -33,6 +34,7 @@ type Command struct {
 	Config      *ConfigCmd      `json:"config,omitempty"`      // replace config and profile
 	AddHosts    *AddHostsCmd    `json:"addHosts,omitempty"`    // new shards and hosts
 	DeleteHosts *DeleteHostsCmd `json:"deleteHosts,omitempty"` // remove hosts
+	Node        *NodeCmd        `json:"node,omitempty"`        // cluster member addresses
 }
 
 // InitCmd creates the parent zone with its config, profile and keys.
@@ -128,6 +130,7 @@ func (c *Command) check() error {
 		OpConfig:      c.Config != nil,
 		OpAddHosts:    c.AddHosts != nil,
 		OpDeleteHosts: c.DeleteHosts != nil,
+		OpNode:        c.Node != nil,
 	}
 	has, known := payloads[c.Op]
 	if !known {

@@ -17,6 +17,7 @@ func TestCommandRoundTrip(t *testing.T) {
 			Hosts:     []Host{{Domain: "contoso.com", Label: "contoso-com", Shard: "abcd.mx.example.", Created: t0}},
 		}},
 		{V: CommandVersion, Op: OpDeleteHosts, Time: t0, DeleteHosts: &DeleteHostsCmd{Domains: []string{"contoso.com"}}},
+		{V: CommandVersion, Op: OpNode, Time: t0, Node: &NodeCmd{ID: "n1", Raft: "127.0.0.1:7000", API: "127.0.0.1:8080"}},
 	}
 	for _, c := range cmds {
 		t.Run(c.Op, func(t *testing.T) {
@@ -76,6 +77,7 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add([]byte(`{"v":1,"op":"addHosts","time":"2026-03-01T12:00:00Z","addHosts":{"newShards":[{"name":"abcd.mx.example.","keys":[]}],"hosts":[{"domain":"a.com","label":"a-com","shard":"abcd.mx.example.","created":"2026-03-01T12:00:00Z"}]}}`))
 	f.Add([]byte(`{"v":1,"op":"init","time":"2026-03-01T12:00:00Z","init":{"config":{"parent":"mx.example."},"profile":{"ttl":300},"keys":[{"zone":"mx.example.","id":"aa","sealed":"AAEC"}]}}`))
 	f.Add([]byte(`{"v":1,"op":"config","time":"2026-03-01T12:00:00Z","config":{"config":{},"profile":{}}}`))
+	f.Add([]byte(`{"v":1,"op":"node","time":"2026-03-01T12:00:00Z","node":{"id":"n1","raft":"127.0.0.1:7000","api":"127.0.0.1:8080"}}`))
 	f.Add([]byte(`{"v":2}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {

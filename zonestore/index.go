@@ -26,6 +26,7 @@ type index struct {
 	hosts   map[string]*Host      // by domain
 	labels  map[string]string     // host label -> domain
 	domains []string              // sorted, for ListHosts
+	nodes   map[string]Node       // cluster members by raft server id
 }
 
 // zoneState is one zone in the index.
@@ -59,6 +60,7 @@ func newIndex() *index {
 		pnodes: make(map[string]*node),
 		hosts:  make(map[string]*Host),
 		labels: make(map[string]string),
+		nodes:  make(map[string]Node),
 	}
 }
 

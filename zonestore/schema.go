@@ -21,14 +21,16 @@ import (
 //	keys    <zone FQDN> 0x00 <key id> -> Key (private half sealed)
 //	hosts   <domain>                  -> Host
 //	labels  <host label>              -> <domain> (global label uniqueness)
+//	nodes   <raft server id>          -> Node (cluster member addresses)
 var (
 	bucketMeta   = []byte("meta")
 	bucketZones  = []byte("zones")
 	bucketKeys   = []byte("keys")
 	bucketHosts  = []byte("hosts")
 	bucketLabels = []byte("labels")
+	bucketNodes  = []byte("nodes")
 
-	allBuckets = [][]byte{bucketMeta, bucketZones, bucketKeys, bucketHosts, bucketLabels}
+	allBuckets = [][]byte{bucketMeta, bucketZones, bucketKeys, bucketHosts, bucketLabels, bucketNodes}
 
 	metaSchema  = []byte("schema")
 	metaApplied = []byte("applied")

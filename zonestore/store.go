@@ -119,6 +119,10 @@ func load(tx *bolt.Tx, kek []byte) (*index, uint64, error) {
 			return nil, 0, err
 		}
 	}
+	// Cluster members are replicated before the parent zone may exist.
+	if err := loadNodes(tx, ix); err != nil {
+		return nil, 0, err
+	}
 	var cfg Config
 	var prof Profile
 	okc, err := getJSON(meta, metaConfig, &cfg)
