@@ -62,7 +62,22 @@ type Provisioner struct {
 	Rand    io.Reader        // shard ids
 
 	mu sync.Mutex // one plan at a time on this node
+
+	qmu   sync.Mutex // guards queue
+	queue []*addRequest
 }
+
+// addRequest is one AddDomains call waiting for the group commit.
+type addRequest struct {
+	ctx     context.Context
+	domains []string
+	res     []ItemResult
+	err     error
+	done    chan struct{}
+}
+
+// maxGroupDomains bounds how many domains concurrent AddDomains calls share one command.
+const maxGroupDomains = 2000
 
 // maxShardAttempts bounds the draws for an unused shard id.
 const maxShardAttempts = 64
@@ -119,9 +134,74 @@ func (p *Provisioner) newKey(zone string, role KeyRole, alg uint8, now time.Time
 // ErrInOwnZone, ErrExists (also for the second copy within one batch) or,
 // if the state changed since planning, ErrShardFull. The error is for
 // failures of the whole batch.
+//
+// Concurrent calls are committed together (group commit): while one command is being
+// committed, new calls queue up, and the next caller to plan takes the whole queue
+// (up to maxGroupDomains domains) into one command. Each caller still gets exactly its
+// own results; between two calls adding the same domain, the earlier in the queue wins.
 func (p *Provisioner) AddDomains(ctx context.Context, domains []string) ([]ItemResult, error) {
+	req := &addRequest{ctx: ctx, domains: domains, done: make(chan struct{})}
+	p.qmu.Lock()
+	p.queue = append(p.queue, req)
+	p.qmu.Unlock()
+
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.qmu.Lock()
+	var group []*addRequest
+	n := 0
+	for len(p.queue) > 0 && (len(group) == 0 || n+len(p.queue[0].domains) <= maxGroupDomains) {
+		r := p.queue[0]
+		p.queue = p.queue[1:]
+		if err := r.ctx.Err(); err != nil { // gave up before its turn: nothing written
+			r.err = err
+			close(r.done)
+			continue
+		}
+		n += len(r.domains)
+		group = append(group, r)
+	}
+	p.qmu.Unlock()
+	if len(group) > 0 {
+		var all []string
+		for _, r := range group {
+			all = append(all, r.domains...)
+		}
+		// The command serves every caller in the group: one caller's cancellation
+		// must not fail the others.
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		res, err := p.addDomains(gctx, all)
+		cancel()
+		off := 0
+		for _, r := range group {
+			if err != nil {
+				r.err = err
+			} else {
+				r.res = res[off : off+len(r.domains) : off+len(r.domains)]
+			}
+			off += len(r.domains)
+			close(r.done)
+		}
+	}
+	p.mu.Unlock()
+
+	select {
+	case <-req.done:
+		return req.res, req.err
+	default:
+	}
+	select {
+	case <-req.done:
+		return req.res, req.err
+	case <-ctx.Done():
+		// Still queued or being committed by another caller: the outcome is unknown.
+		return nil, ctx.Err()
+	}
+}
+
+// groupTimeout bounds one group commit.
+const groupTimeout = time.Minute
+
+func (p *Provisioner) addDomains(ctx context.Context, domains []string) ([]ItemResult, error) {
 	cfg, _, ok := p.Store.Config()
 	if !ok {
 		return nil, ErrNotInitialized
