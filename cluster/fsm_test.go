@@ -88,12 +88,15 @@ func TestFSMApplyAndSnapshot(t *testing.T) {
 	// bbolt's memory map waits for the pinned snapshot).
 	sink := &memSink{}
 	persisted := make(chan error, 1)
-	go func() { persisted <- snap.Persist(sink) }()
+	go func() {
+		err := snap.Persist(sink)
+		snap.Release() // as raft does, right after Persist
+		persisted <- err
+	}()
 	mustAdd(t, p, "after.example.org")
 	if err := <-persisted; err != nil {
 		t.Fatal(err)
 	}
-	snap.Release()
 	if !sink.closed || sink.cancelled {
 		t.Errorf("sink closed=%v cancelled=%v", sink.closed, sink.cancelled)
 	}

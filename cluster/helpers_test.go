@@ -98,6 +98,8 @@ func openStore(t testing.TB, dir string) *zonestore.Store {
 }
 
 // provisioner writes through the given leader.
+func provisionRand() *mrand.ChaCha8 { return mrand.NewChaCha8([32]byte{5}) }
+
 func provisioner(t testing.TB, leader *Node) *zonestore.Provisioner {
 	return &zonestore.Provisioner{
 		Store:   leader.cfg.Store,

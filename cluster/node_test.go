@@ -1,0 +1,113 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mxsign/mxsign/zonestore"
+)
+
+func TestOpenErrors(t *testing.T) {
+	store := openStore(t, t.TempDir())
+	defer store.Close()
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		cfg  Config
+		err  error
+	}{
+		{name: "no id", cfg: Config{RaftAddr: "127.0.0.1:0", Dir: dir, Store: store}, err: ErrConfig},
+		{name: "no dir", cfg: Config{ID: "n1", RaftAddr: "127.0.0.1:0", Store: store}, err: ErrConfig},
+		{name: "no store", cfg: Config{ID: "n1", RaftAddr: "127.0.0.1:0", Dir: dir}, err: ErrConfig},
+		{name: "no address", cfg: Config{ID: "n1", Dir: dir, Store: store}, err: ErrConfig},
+		{name: "unspecified address", cfg: Config{ID: "n1", RaftAddr: "0.0.0.0:0", Dir: dir, Store: store}, err: ErrConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := Open(tt.cfg)
+			if err == nil {
+				n.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("Open: %v, want %v", err, tt.err)
+			}
+		})
+	}
+}
+
+// TestSeed: a store written without raft becomes the first snapshot of a
+// bootstrapped cluster, and the log continues after its applied index.
+func TestSeed(t *testing.T) {
+	dir := t.TempDir()
+	store := openStore(t, dir)
+	p := &zonestore.Provisioner{Store: store, Applier: zonestore.NewLocalApplier(store), Keys: testKeys(t), Now: clock.Now, Rand: provisionRand()}
+	cfg, prof := testZoneConfig()
+	if err := p.Init(context.Background(), cfg, prof); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, p, domains("a", 5)...)
+	applied := store.AppliedIndex()
+
+	// A joining node must start empty.
+	n, err := Open(Config{ID: "n1", RaftAddr: "127.0.0.1:0", Dir: filepath.Join(dir, "raft"), Store: store, Logger: hclog.NewNullLogger()})
+	if !errors.Is(err, ErrStoreNotEmpty) {
+		if n != nil {
+			n.Close()
+		}
+		t.Fatalf("Open of a non-empty joiner: %v", err)
+	}
+	store.Close()
+
+	tn := startNode(t, "n1", dir, "", nodeOpts{bootstrap: true, voter: true})
+	waitFor(t, 10*time.Second, "n1 to lead", tn.IsLeader)
+	mustAdd(t, provisioner(t, tn.Node), "after.example.net")
+	if got := tn.store.AppliedIndex(); got <= applied+1 {
+		t.Fatalf("applied index %d, want > %d", got, applied+1)
+	}
+	lookupHost(t, tn.store, "after.example.net")
+	lookupHost(t, tn.store, "a1.example.com")
+
+	// A second node joins and receives the seeded state.
+	n2 := startNode(t, "n2", "", "", nodeOpts{voter: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := tn.Join(ctx, "n2", n2.addr, "api-n2", true); err != nil {
+		t.Fatal(err)
+	}
+	v := waitConverged(t, []*testNode{tn, n2})
+	if len(v.Hosts) != 6 {
+		t.Fatalf("%d hosts", len(v.Hosts))
+	}
+}
+
+func TestWaitLeaderAndClose(t *testing.T) {
+	lone := startNode(t, "n1", "", "", nodeOpts{}) // no bootstrap: never a leader
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := lone.WaitLeader(ctx); !errors.Is(err, ErrNoLeader) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitLeader: %v", err)
+	}
+	_, err := lone.Apply(context.Background(), &zonestore.Command{V: 1, Op: zonestore.OpNode, Time: t0, Node: &zonestore.NodeCmd{ID: "x", Raft: "y"}})
+	if !errors.Is(err, ErrNotLeader) || !errors.Is(err, ErrNoLeader) {
+		t.Fatalf("Apply without a leader: %v", err)
+	}
+	st := lone.Status()
+	if st.Leader != "" {
+		t.Errorf("Status = %+v", st)
+	}
+	if err := lone.Node.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lone.Node.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := lone.WaitLeader(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WaitLeader after Close: %v", err)
+	}
+}
