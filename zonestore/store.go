@@ -83,6 +83,12 @@ func openDB(path string, kek []byte) (db *bolt.DB, ix *index, applied uint64, er
 	return db, ix, applied, nil
 }
 
+// initialMmapSize is the address space bbolt maps up front. A write that must grow the
+// map waits for every open read transaction, and a raft snapshot holds one for as long
+// as it streams; mapping 1 GiB at once (address space, not memory: a million hosts fit)
+// keeps applies from stalling behind snapshots.
+const initialMmapSize = 1 << 30
+
 func openBolt(path string) (db *bolt.DB, err error) {
 	defer func() {
 		// bbolt can panic on some malformed files instead of returning an error.
@@ -90,7 +96,7 @@ func openBolt(path string) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, path, r)
 		}
 	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, InitialMmapSize: initialMmapSize})
 	switch {
 	case err == nil:
 		return db, nil
