@@ -1,0 +1,194 @@
+package keymgr
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// keyInfo names a simulated key for the checker.
+type keyInfo struct {
+	id   string
+	role Role
+	alg  uint8
+}
+
+// snapshot is what the zone serves between two store changes: the key
+// indexes in the DS set at the parent, in the DNSKEY RRset, signing the
+// DNSKEY RRset and signing the data.
+type snapshot struct {
+	ds, dnskey, keySigners, dataSigners []int
+}
+
+// item is one version of a record set a resolver may hold: served from
+// start, cacheable until end (zero end: still served).
+type item struct {
+	start, end time.Time
+	set        []int
+	signers    []int // DNSKEY items: keys whose RRSIG covers the set
+}
+
+func (it *item) alive(t time.Time) bool { return it.end.IsZero() || t.Before(it.end) }
+
+// checker validates, at every instant it is asked, every combination of
+// (DS set, DNSKEY RRset with its RRSIGs, data RRSIGs) a resolver could hold.
+//
+// A store change at t is served by some node from t on and by a lagging
+// node until t + Dprp. A signature may be served Dsgn after its key stopped
+// signing, but never over a DNSKEY RRset whose content changed (the cache
+// keys on the RRset). A copy served at t' is cached until t' + TTL.
+type checker struct {
+	keys   []keyInfo
+	ttlKey time.Duration
+	ttlSig time.Duration
+	ttlDS  time.Duration
+	dprp   time.Duration
+	dprpP  time.Duration
+	dsgn   time.Duration
+
+	ds, dnskey, data []*item
+	last             snapshot
+	started          bool
+
+	steps, combos int
+}
+
+func newChecker(p Policy) *checker {
+	return &checker{
+		ttlKey: p.ttlKey(), ttlSig: p.MaxZoneTTL, ttlDS: p.ParentDSTTL,
+		dprp: p.PropagationDelay, dprpP: p.ParentPropagationDelay, dsgn: p.dsgn(),
+	}
+}
+
+// observe records the state served from t on and checks instant t.
+func (c *checker) observe(t time.Time, s snapshot) error {
+	first := !c.started
+	c.started = true
+	if first || !slices.Equal(s.ds, c.last.ds) {
+		if !first {
+			c.ds[len(c.ds)-1].end = t.Add(c.dprpP + c.ttlDS)
+		}
+		c.ds = append(c.ds, &item{start: t, set: s.ds})
+	}
+	contentChanged := first || !slices.Equal(s.dnskey, c.last.dnskey)
+	if contentChanged || !slices.Equal(s.keySigners, c.last.keySigners) {
+		if !first {
+			last := c.dnskey[len(c.dnskey)-1]
+			last.end = t.Add(c.dprp + c.ttlKey)
+			if len(last.signers) > 0 {
+				last.end = last.end.Add(c.dsgn)
+			}
+			if contentChanged {
+				// Signatures over the old content are never served again
+				// once every node has the new content.
+				limit := t.Add(c.dprp + c.ttlKey)
+				for _, it := range c.dnskey {
+					if slices.Equal(it.set, c.last.dnskey) && it.end.After(limit) {
+						it.end = limit
+					}
+				}
+			}
+		}
+		c.dnskey = append(c.dnskey, &item{start: t, set: s.dnskey, signers: s.keySigners})
+	}
+	if first || !slices.Equal(s.dataSigners, c.last.dataSigners) {
+		if !first {
+			last := c.data[len(c.data)-1]
+			last.end = t.Add(c.dprp + c.ttlSig)
+			if len(last.set) > 0 {
+				last.end = last.end.Add(c.dsgn) // cached signatures outlive the change
+			}
+		}
+		c.data = append(c.data, &item{start: t, set: s.dataSigners})
+	}
+	c.last = s
+	return c.check(t)
+}
+
+func prune(items []*item, t time.Time) []*item {
+	out := items[:0]
+	for _, it := range items {
+		if it.alive(t) {
+			out = append(out, it)
+		}
+	}
+	clear(items[len(out):])
+	return out
+}
+
+// check validates every combination alive at t. Because every item is a
+// half-open interval [start, end), a combination is simultaneously alive at
+// some instant iff it is alive at the latest of its starts, so checking at
+// every change (observe) covers all instants exactly.
+func (c *checker) check(t time.Time) error {
+	c.steps++
+	c.ds, c.dnskey, c.data = prune(c.ds, t), prune(c.dnskey, t), prune(c.data, t)
+	for _, d := range c.ds {
+		if len(d.set) == 0 {
+			continue // no DS: the zone is insecure, never bogus
+		}
+		for _, k := range c.dnskey {
+			for _, z := range c.data {
+				c.combos++
+				if err := c.validate(d, k, z); err != nil {
+					return fmt.Errorf("%w at %s: DS %s (served from %s), DNSKEY %s signed by %s (served from %s), data signed by %s (served from %s): %s",
+						ErrBogus, t.UTC().Format(time.RFC3339), c.names(d.set), d.start.UTC().Format(time.RFC3339),
+						c.names(k.set), c.names(k.signers), k.start.UTC().Format(time.RFC3339),
+						c.names(z.set), z.start.UTC().Format(time.RFC3339), err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// validate is a validator's view (RFC 4035 §5) made strict the way
+// RFC 6781 §4.1.4 assumes: for every algorithm in the DS set, a DNSKEY of
+// that algorithm matching a DS signs the DNSKEY RRset; for every algorithm
+// in the DNSKEY RRset, a key of that algorithm in it signs the data.
+func (c *checker) validate(d, k, z *item) error {
+	for _, a := range c.algs(d.set) {
+		ok := false
+		for _, x := range k.set {
+			if c.keys[x].alg == a && slices.Contains(k.signers, x) && slices.Contains(d.set, x) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return fmt.Errorf("no key of algorithm %d with a DS signs the DNSKEY RRset", a)
+		}
+	}
+	for _, a := range c.algs(k.set) {
+		ok := false
+		for _, x := range z.set {
+			if c.keys[x].alg == a && slices.Contains(k.set, x) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return fmt.Errorf("no RRSIG of algorithm %d by a key in the DNSKEY RRset", a)
+		}
+	}
+	return nil
+}
+
+func (c *checker) algs(set []int) []uint8 {
+	var out []uint8
+	for _, x := range set {
+		if a := c.keys[x].alg; !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (c *checker) names(set []int) string {
+	s := make([]string, len(set))
+	for i, x := range set {
+		s[i] = c.keys[x].id
+	}
+	return "{" + strings.Join(s, " ") + "}"
+}
