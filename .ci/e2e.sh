@@ -7,7 +7,9 @@
 # anchor from `mxctl ds mx.example.`, and checks through a validating unbound
 # (stub zone at mxsign, trust anchor from the DS) and delv that every host's
 # A/AAAA/TLSA answer validates, that names that do not exist are securely
-# denied (RFC 9824 compact denial), that a restart keeps every domain and the
+# denied (RFC 9824 compact denial: NOERROR + NSEC with NXNAME when DO is set,
+# plain NXDOMAIN without DO, FORMERR for a query of type NXNAME), that the API
+# refuses a missing or wrong token, that a restart keeps every domain and the
 # DS, and that a deleted domain is securely denied.
 #
 # Env: N (50) domains, SEED (e2e), SHARD_SIZE (8) hosts per shard,
@@ -205,6 +207,26 @@ host_is() { # host_is DOMAIN HOST: the API's mailExchange for DOMAIN is HOST
   got=$(jq -r '.mailExchange // empty' <<<"$LAST") || return 1
   [ "${got%.}." = "$2" ]
 }
+# rcode_direct RCODE NAME TYPE [DIG OPTION...]: straight from mxsign.
+rcode_direct() {
+  local want=$1 name=$2 type=$3
+  shift 3
+  LAST=$(dig +norec +time=2 +tries=2 "$@" @"$ADDR" -p "$DNS_PORT" "$name" "$type" 2>&1) || return 1
+  status_is "$want"
+}
+# plain_nxdomain NAME: without DO, NXDOMAIN and no NSEC (RFC 9824 §5).
+plain_nxdomain() {
+  rcode_direct NXDOMAIN "$1" A && ! grep -qE '[[:space:]]NSEC[[:space:]]' <<<"$LAST"
+}
+unauthorized() { # the API refuses a request without the token
+  LAST=$(curl -s -o /dev/null -w '%{http_code}' "http://$API_ADDR/v1/zones")
+  [ "$LAST" = 401 ]
+}
+mxctl_bad_token() { # mxctl exits 3 (unauthorized) with a wrong token
+  local rc=0
+  LAST=$(cd "$WORK" && MXSIGN_API="$API_ADDR" "$BIN/mxctl" --token wrong-token zones 2>&1) || rc=$?
+  [ "$rc" = 3 ]
+}
 api_status_is() { # api_status_is PATH CODE
   LAST=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$WORK/data/token")" "http://$API_ADDR$1")
   [ "$LAST" = "$2" ]
@@ -338,6 +360,10 @@ for z in "${!SHARDS[@]}"; do
   check "unbound nx-e2e.$z A denied securely" secure_denial "nx-e2e.$z" A
   check "mxsign nx-e2e.$z A compact denial (NXNAME)" compact_denial "nx-e2e.$z"
 done
+check "admin API without token is 401" unauthorized
+check "mxctl with a wrong token exits 3" mxctl_bad_token
+check "mxsign nx-e2e.$PARENT A without DO is NXDOMAIN, no NSEC" plain_nxdomain "nx-e2e.$PARENT"
+check "mxsign query for type NXNAME is FORMERR (RFC 9824 3.5)" rcode_direct FORMERR "nx-e2e.$PARENT" TYPE128 +dnssec
 check "unbound nx-e2e.$PARENT A denied securely" secure_denial "nx-e2e.$PARENT" A
 check "mxsign nx-e2e.$PARENT A compact denial (NXNAME)" compact_denial "nx-e2e.$PARENT"
 check "delv nx-e2e.$PARENT A negative, fully validated" delv_denied "nx-e2e.$PARENT" A

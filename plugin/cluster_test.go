@@ -59,6 +59,14 @@ func TestClusterThroughThePlugin(t *testing.T) {
 		st, err := n1.api.ClusterStatus(ctx)
 		return err == nil && len(st.Nodes) == 3
 	})
+	// The leader replicates its API address right after it is elected; until a
+	// follower has applied that record it answers writes with 503 (tested in forward).
+	for _, n := range []*testServer{n2, n3} {
+		waitFor(t, "the leader's API address on the followers", 10*time.Second, func() bool {
+			_, _, a := n.mx.node.Leader()
+			return a != ""
+		})
+	}
 	st, err := n2.api.ClusterStatus(ctx)
 	if err != nil {
 		t.Fatal(err)
