@@ -16,10 +16,12 @@ func TestImportDirection(t *testing.T) {
 	const mod = "github.com/mxsign/mxsign/"
 	tests := []struct {
 		pkg     string
-		allowed []string // module-internal prefixes allowed (besides itself)
-		foreign []string // third-party prefixes allowed; std is always allowed
+		allowed []string // module-internal packages allowed (besides itself)
+		foreign []string // third-party prefixes allowed; std is always allowed; nil = any
 	}{
 		{pkg: "signer", foreign: []string{"github.com/miekg/dns", "golang.org/x/"}},
+		{pkg: "signer/keymgr", foreign: []string{}},
+		{pkg: "cluster", allowed: []string{"zonestore"}},
 		{pkg: "zonestore", foreign: []string{"github.com/miekg/dns", "go.etcd.io/bbolt", "golang.org/x/"}},
 		{pkg: "plugin/api", foreign: []string{}},
 		{pkg: "plugin/api/client", allowed: []string{"plugin/api"}, foreign: []string{}},
@@ -42,10 +44,37 @@ func TestImportDirection(t *testing.T) {
 				for _, f := range tc.foreign {
 					ok = ok || strings.HasPrefix(dep, f)
 				}
+				if tc.foreign == nil && !strings.HasPrefix(dep, mod) {
+					ok = true
+				}
 				if !ok {
 					t.Errorf("%s imports %s", tc.pkg, dep)
 				}
 			}
 		})
+	}
+}
+
+// TestNothingImportsPluginOrCmd: the plugin is imported only by cmd/mxsign, and no
+// package imports a command.
+func TestNothingImportsPluginOrCmd(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go tool not in PATH")
+	}
+	const mod = "github.com/mxsign/mxsign/"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if imp == mod+"plugin" && f[0] != mod+"cmd/mxsign" {
+				t.Errorf("%s imports the plugin", f[0])
+			}
+			if strings.HasPrefix(imp, mod+"cmd/") {
+				t.Errorf("%s imports the command %s", f[0], imp)
+			}
+		}
 	}
 }
