@@ -23,6 +23,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TAG=chaos
 BIN=${BIN:-$ROOT/bin}
 DURATION=${DURATION:-20}
 CLIENTS=${CLIENTS:-8}
@@ -37,28 +38,8 @@ for b in dig unbound curl jq ss go awk; do
   command -v "$b" >/dev/null || { echo "chaos: missing $b" >&2; exit 2; }
 done
 
-# Reuse e2e.sh's helpers (free ports, polling, process stop, unbound checks)
-# without running it: load just these function definitions from it.
-load_functions() { # load_functions FILE NAME...: define the named functions of FILE
-  local file=$1 code
-  shift
-  code=$(awk -v names=" $* " '
-    !body && match($0, /^[a-z_]+\(\) \{/) {
-      name = substr($0, 1, index($0, "(") - 1)
-      if (index(names, " " name " ")) {
-        print
-        if ($0 ~ /\{[[:space:]]*$/ || $0 ~ /\{[[:space:]]*#/) body = 1
-        found[name] = 1
-      }
-      next
-    }
-    body { print; if ($0 ~ /^\}/) body = 0 }
-    END { n = split(names, want, " "); for (i = 1; i <= n; i++) if (!(want[i] in found)) { print "missing " want[i] > "/dev/stderr"; exit 1 } }
-  ' "$file") || { echo "chaos: cannot load helpers from $file" >&2; exit 2; }
-  eval "$code"
-}
-load_functions "$ROOT/.ci/e2e.sh" stop_pid pick_port wait_until resolver_answers \
-  answer_section has_ad status_is secure_answer
+# shellcheck source=.ci/lib.sh
+source "$ROOT/.ci/lib.sh"
 
 WORK=$(mktemp -d /tmp/mxsign-chaos.XXXXXX)
 declare -A PID DNS_PORT API_PORT RAFT_PORT
@@ -66,8 +47,6 @@ UB_PID=""
 DRIVER_PID=""
 PASS=0
 FAIL=0
-# shellcheck disable=SC2034 # read by pick_port, loaded from e2e.sh
-USED_PORTS=" "
 
 cleanup() {
   local rc=$? n
@@ -83,31 +62,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# ---------------------------------------------------------------- checks
-ok() {
-  PASS=$((PASS + 1))
-  if [ "${VERBOSE:-0}" = 1 ]; then echo "ok   $*"; fi
-  return 0
-}
-bad() {
-  FAIL=$((FAIL + 1))
-  echo "FAIL $*"
-  if [ -n "${LAST:-}" ]; then head -40 <<<"$LAST" | while IFS= read -r l; do echo "     | $l"; done; fi
-  return 0
-}
-check() { # check DESCRIPTION COMMAND...: counts one check
-  local desc=$1
-  shift
-  LAST=""
-  if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-fatal() {
-  LAST=${LAST:-}
-  bad "$*"
-  echo "chaos: $PASS passed, $FAIL failed"
-  exit 1
-}
 
 # ---------------------------------------------------------------- helpers
 now_ns() { date +%s%N; }
@@ -285,40 +239,10 @@ grep -qE '^mx\.example\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+DS[[:space:]
   { LAST=$(cat "$WORK/ds.txt"); fatal "mxctl ds $PARENT prints DS records"; }
 ok "trust anchor: $(grep -c . "$WORK/ds.txt") DS for $PARENT"
 
-{
-  cat <<CONF
-server:
-    interface: $ADDR
-    port: $UB_PORT
-    do-ip6: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$WORK"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 1
-    val-log-level: 2
-    num-threads: 1
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "validator iterator"
-    trust-anchor-file: "$WORK/ds.txt"
-    harden-dnssec-stripped: yes
-    val-permissive-mode: no
-    prefetch: no
-remote-control:
-    control-enable: no
-stub-zone:
-    name: "$PARENT"
-CONF
-  for n in "${NODES[@]}"; do echo "    stub-addr: $ADDR@${DNS_PORT[$n]}"; done
-} >"$WORK/unbound.conf"
-(exec unbound -d -c "$WORK/unbound.conf") >>"$WORK/unbound.log" 2>&1 &
-UB_PID=$!
-wait_until "$READY_TIMEOUT" "unbound on port $UB_PORT" resolver_answers ||
-  { LAST=$(tail -30 "$WORK/unbound.log"); fatal "unbound starts"; }
+STUBS=()
+for n in "${NODES[@]}"; do STUBS+=("$ADDR@${DNS_PORT[$n]}"); done
+write_unbound_conf "${STUBS[@]}"
+start_unbound || { LAST=$(tail -30 "$WORK/unbound.log"); fatal "unbound starts"; }
 
 for h in "${HOSTS[@]}"; do
   check "unbound $h A secure (AD)" secure_answer "$h" A

@@ -19,6 +19,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TAG=e2e
 BIN=${BIN:-$ROOT/bin}
 N=${N:-50}
 SEED=${SEED:-e2e}
@@ -27,6 +28,8 @@ READY_TIMEOUT=${READY_TIMEOUT:-60}
 ADDR=127.0.0.1
 PARENT=mx.example.
 TLSA_HEX=$(printf 'mxsign-e2e' | sha256sum | cut -d' ' -f1)
+# shellcheck source=.ci/lib.sh
+source "$ROOT/.ci/lib.sh"
 
 for b in dig delv unbound curl jq ss go; do
   command -v "$b" >/dev/null || { echo "e2e: missing $b" >&2; exit 2; }
@@ -37,18 +40,6 @@ MX_PID=""
 UB_PID=""
 PASS=0
 FAIL=0
-
-stop_pid() { # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
-  local pid=$1 i
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -64,67 +55,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ---------------------------------------------------------------- checks
-ok() {
-  PASS=$((PASS + 1))
-  if [ "${VERBOSE:-0}" = 1 ]; then echo "ok   $*"; fi
-  return 0
-}
-bad() {
-  FAIL=$((FAIL + 1))
-  echo "FAIL $*"
-  if [ -n "${LAST:-}" ]; then head -40 <<<"$LAST" | while IFS= read -r l; do echo "     | $l"; done; fi
-  return 0
-}
-# check DESCRIPTION COMMAND...: counts one check; COMMAND may set LAST to
-# the output shown on failure.
-check() {
-  local desc=$1
-  shift
-  LAST=""
-  if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
-# fatal MESSAGE: a step the remaining checks depend on failed.
-fatal() {
-  bad "$*"
-  echo "e2e: $PASS passed, $FAIL failed"
-  exit 1
-}
-
 # ---------------------------------------------------------------- helpers
-USED_PORTS=" "
-# pick_port VAR: a port free for TCP and UDP on this host, not handed out before.
-pick_port() {
-  local p i
-  for ((i = 0; i < 500; i++)); do
-    p=$((20000 + RANDOM % 30000))
-    [[ $USED_PORTS == *" $p "* ]] && continue
-    if ! ss -Hlntu | awk '{print $5}' | grep -qE "[:.]$p\$"; then
-      USED_PORTS+="$p "
-      printf -v "$1" '%s' "$p"
-      return 0
-    fi
-  done
-  echo "e2e: no free port" >&2
-  exit 2
-}
-
-# wait_until TIMEOUT DESCRIPTION COMMAND...: poll every 0.1 s.
-wait_until() {
-  local timeout=$1 desc=$2 deadline
-  shift 2
-  deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      echo "e2e: timed out after ${timeout}s waiting for $desc" >&2
-      return 1
-    fi
-    sleep 0.1
-  done
-}
-
 soa_answers() { dig +tries=1 +time=1 +norec @"$ADDR" -p "$1" "$PARENT" SOA | grep -q 'status: NOERROR'; }
-resolver_answers() { dig +tries=1 +time=1 @"$ADDR" -p "$UB_PORT" "$PARENT" SOA | grep -q 'status: '; }
 api_ready() { curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/data/token")" "http://$API_ADDR/v1/zones"; }
 
 mxctl() { (cd "$WORK" && MXSIGN_API="$API_ADDR" "$BIN/mxctl" "$@"); }
@@ -143,24 +75,11 @@ start_mxsign() {
   ok "mxsign started (pid $MX_PID)"
 }
 
-start_unbound() {
-  (exec unbound -d -c "$WORK/unbound.conf") >>"$WORK/unbound.log" 2>&1 &
-  UB_PID=$!
-  wait_until "$READY_TIMEOUT" "unbound on port $UB_PORT" resolver_answers ||
-    { tail -30 "$WORK/unbound.log" >&2; fatal "unbound starts"; }
+start_resolver() {
+  start_unbound || { tail -30 "$WORK/unbound.log" >&2; fatal "unbound starts"; }
   ok "unbound started (pid $UB_PID)"
 }
 
-# answer_section: the ANSWER section lines of the dig output in $LAST.
-answer_section() { awk '/^;; ANSWER SECTION:/{a=1; next} /^$/{a=0} a' <<<"$LAST"; }
-has_ad() { grep -qE '^;; flags:[^;]* ad[ ;]' <<<"$LAST"; }
-status_is() { grep -q "status: $1," <<<"$LAST"; }
-
-# secure_answer NAME TYPE: through unbound, NOERROR, AD set, an answer of TYPE.
-secure_answer() {
-  LAST=$(dig +dnssec +time=3 +tries=2 @"$ADDR" -p "$UB_PORT" "$1" "$2" 2>&1) || return 1
-  status_is NOERROR && has_ad && answer_section | awk -v t="$2" '$4 == t {f=1} END {exit !f}'
-}
 # secure_denial NAME TYPE: through unbound, NOERROR or NXDOMAIN, AD set, no answer of TYPE.
 secure_denial() {
   LAST=$(dig +dnssec +time=3 +tries=2 @"$ADDR" -p "$UB_PORT" "$1" "$2" 2>&1) || return 1
@@ -309,36 +228,9 @@ check "GET /v1/zones/$PARENT/ds matches mxctl ds" api_ds_matches
   echo "};"
 } >"$WORK/anchor.conf"
 
-cat >"$WORK/unbound.conf" <<CONF
-server:
-    interface: $ADDR
-    port: $UB_PORT
-    do-ip6: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$WORK"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    verbosity: 1
-    val-log-level: 2
-    num-threads: 1
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "validator iterator"
-    trust-anchor-file: "$WORK/ds.txt"
-    harden-dnssec-stripped: yes
-    val-permissive-mode: no
-    prefetch: no
-remote-control:
-    control-enable: no
-stub-zone:
-    name: "$PARENT"
-    stub-addr: $ADDR@$DNS_PORT
-CONF
+write_unbound_conf "$ADDR@$DNS_PORT"
 
-start_unbound
+start_resolver
 
 # ---------------------------------------------------------------- validate
 DELETED=${DOMAINS[${#DOMAINS[@]} - 1]} # kept out of the resolver's cache
@@ -389,7 +281,7 @@ for d in "${DOMAINS[@]}"; do
   [ -n "${HOST[$d]:-}" ] || continue
   check "after restart GET /v1/domains/$d unchanged" host_is "$d" "${HOST[$d]}"
 done
-start_unbound
+start_resolver
 for d in "${DOMAINS[@]}"; do
   h=${HOST[$d]:-}
   if [ -z "$h" ] || [ "$d" = "$DELETED" ]; then continue; fi

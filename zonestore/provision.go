@@ -63,8 +63,9 @@ type Provisioner struct {
 
 	mu sync.Mutex // one plan at a time on this node
 
-	qmu   sync.Mutex // guards queue
-	queue []*addRequest
+	qmu        sync.Mutex // guards queue and committing
+	queue      []*addRequest
+	committing bool // a caller or goroutine is committing the queue
 }
 
 // addRequest is one AddDomains call waiting for the group commit.
@@ -143,9 +144,38 @@ func (p *Provisioner) AddDomains(ctx context.Context, domains []string) ([]ItemR
 	req := &addRequest{ctx: ctx, domains: domains, done: make(chan struct{})}
 	p.qmu.Lock()
 	p.queue = append(p.queue, req)
+	start := !p.committing
+	p.committing = true
 	p.qmu.Unlock()
+	if start {
+		// This caller commits the queue as it stands (its own request included) and
+		// hands the rest, if any, to a goroutine, so it answers without waiting for
+		// callers that came later.
+		if p.commitGroup() {
+			go func() {
+				for p.commitGroup() {
+				}
+			}()
+		}
+	}
+	select {
+	case <-req.done:
+		return req.res, req.err
+	default:
+	}
+	select {
+	case <-req.done:
+		return req.res, req.err
+	case <-ctx.Done():
+		// Still queued or being committed: the outcome is unknown.
+		return nil, ctx.Err()
+	}
+}
 
-	p.mu.Lock()
+// commitGroup commits the requests queued now (up to maxGroupDomains domains) as one
+// command and reports whether more are waiting. When it returns false the committer
+// role is released.
+func (p *Provisioner) commitGroup() (more bool) {
 	p.qmu.Lock()
 	var group []*addRequest
 	n := 0
@@ -161,6 +191,7 @@ func (p *Provisioner) AddDomains(ctx context.Context, domains []string) ([]ItemR
 		group = append(group, r)
 	}
 	p.qmu.Unlock()
+
 	if len(group) > 0 {
 		var all []string
 		for _, r := range group {
@@ -168,8 +199,10 @@ func (p *Provisioner) AddDomains(ctx context.Context, domains []string) ([]ItemR
 		}
 		// The command serves every caller in the group: one caller's cancellation
 		// must not fail the others.
-		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), groupTimeout)
+		p.mu.Lock()
 		res, err := p.addDomains(gctx, all)
+		p.mu.Unlock()
 		cancel()
 		off := 0
 		for _, r := range group {
@@ -182,20 +215,14 @@ func (p *Provisioner) AddDomains(ctx context.Context, domains []string) ([]ItemR
 			close(r.done)
 		}
 	}
-	p.mu.Unlock()
 
-	select {
-	case <-req.done:
-		return req.res, req.err
-	default:
+	p.qmu.Lock()
+	defer p.qmu.Unlock()
+	if len(p.queue) == 0 {
+		p.committing = false
+		return false
 	}
-	select {
-	case <-req.done:
-		return req.res, req.err
-	case <-ctx.Done():
-		// Still queued or being committed by another caller: the outcome is unknown.
-		return nil, ctx.Err()
-	}
+	return true
 }
 
 // groupTimeout bounds one group commit.
