@@ -236,6 +236,14 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 		default:
 			return c.Errf("mxsign: ttl %q: unknown record kind (soa, ns, dnskey, ds, negative)", args[0])
 		}
+	case "signature-cache":
+		var n int
+		if n, err = intArg(c, key, args, 0, 100_000_000); err == nil {
+			cfg.Signer.CacheSize = n
+			if n == 0 {
+				cfg.Signer.CacheSize = -1 // 0 in the Corefile means no cache
+			}
+		}
 	case "signature-validity", "signature-refresh":
 		var d string
 		if d, err = one(); err == nil {

@@ -50,6 +50,7 @@ func TestParse(t *testing.T) {
 				ttl dnskey 7200
 				bufsize 1400
 				signature-validity 10d
+				signature-cache 500000
 				profile {
 					ttl 600
 					a 192.0.2.25 192.0.2.26
@@ -66,6 +67,9 @@ func TestParse(t *testing.T) {
 				}
 				if c.Profile.TLSA[0] != testTLSA || c.Profile.TTL != 600 || len(c.Profile.A) != 2 {
 					t.Errorf("profile %+v", c.Profile)
+				}
+				if c.Signer.CacheSize != 500000 {
+					t.Errorf("signature-cache %d", c.Signer.CacheSize)
 				}
 				if c.Signer.Validity.Hours() != 240 {
 					t.Errorf("validity %v", c.Signer.Validity)

@@ -108,10 +108,10 @@ func (s *responder) respond(r *dns.Msg, udp bool) (resp *dns.Msg, ok bool) {
 				resp.Ns = resp.Ns[:0]
 				nsec = signer.CompactNSEC(q.Name, ttl, append(ans.Types, dns.TypeNSEC), 0, nx)
 				resp.Answer = append(resp.Answer, nsec)
-				resp.Answer, err = s.sign(resp.Answer, []dns.RR{nsec}, zk, ans.Zone, now)
+				resp.Answer, err = s.signNSEC(resp.Answer, nsec, nx, zk, ans.Zone, now)
 			} else {
 				resp.Ns = append(resp.Ns, nsec)
-				resp.Ns, err = s.sign(resp.Ns, []dns.RR{nsec}, zk, ans.Zone, now)
+				resp.Ns, err = s.signNSEC(resp.Ns, nsec, nx, zk, ans.Zone, now)
 			}
 		}
 		if nx && (!do || co) {
@@ -135,6 +135,23 @@ func (s *responder) sign(dst, set []dns.RR, zk *zoneKeys, zone string, now time.
 	}
 	for _, k := range keys {
 		sig, err := s.signer.Sign(set, k, zone, now)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, sig)
+	}
+	return dst, nil
+}
+
+// signNSEC signs a compact-denial NSEC. One owned by a name that does not exist is
+// signed transiently: such names are usually one-offs (a random-subdomain flood), and
+// caching their signatures would only evict those of real answers.
+func (s *responder) signNSEC(dst []dns.RR, nsec *dns.NSEC, nx bool, zk *zoneKeys, zone string, now time.Time) ([]dns.RR, error) {
+	if !nx {
+		return s.sign(dst, []dns.RR{nsec}, zk, zone, now)
+	}
+	for _, k := range zk.zsk {
+		sig, err := s.signer.SignTransient([]dns.RR{nsec}, k, zone, now)
 		if err != nil {
 			return dst, err
 		}

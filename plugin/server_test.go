@@ -338,6 +338,25 @@ func TestServerSpecialQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("a flood of non-existent names takes no signature cache slots", func(t *testing.T) {
+		before := s.mx.signer.Stats()
+		for i := range 50 {
+			name := fmt.Sprintf("flood%d.%s", i, d.Shard)
+			m := new(dns.Msg)
+			m.SetQuestion(name, dns.TypeA)
+			m.SetEdns0(1232, true)
+			if err := v.validateDenial(s.exchange(t, m, "udp"), name, dns.TypeA, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		after := s.mx.signer.Stats()
+		if after.Entries != before.Entries {
+			t.Fatalf("cache grew from %d to %d entries during the flood", before.Entries, after.Entries)
+		}
+		if after.Signatures-before.Signatures != 50 {
+			t.Fatalf("%d signatures for 50 denials, want one each (the SOA's from cache)", after.Signatures-before.Signatures)
+		}
+	})
 	t.Run("qtype NXNAME is FORMERR with EDE 30", func(t *testing.T) {
 		m := new(dns.Msg)
 		m.SetQuestion(host, 128)

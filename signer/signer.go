@@ -15,7 +15,7 @@ const (
 	DefaultRefresh   = 5 * 24 * time.Hour
 	DefaultBackdate  = time.Hour
 	DefaultSkew      = 5 * time.Minute
-	DefaultCacheSize = 100000
+	DefaultCacheSize = 250000
 )
 
 // Options tune signature timing and the signature cache. Zero (or negative)
@@ -25,7 +25,7 @@ type Options struct {
 	Refresh   time.Duration // re-sign a cached signature when less than this remains, default 5 days (must be > max TTL + skew)
 	Backdate  time.Duration // inception = now - Backdate, default 1 hour
 	Skew      time.Duration // clock skew margin, default 5 minutes
-	CacheSize int           // max cached signatures, default 100000; 0 -> default, <0 -> no cache
+	CacheSize int           // max cached signatures, default 250000 (DefaultCacheSize); 0 -> default, <0 -> no cache
 }
 
 // withDefaults returns o with every unset field at its default.
@@ -92,6 +92,18 @@ func (s *Signer) Options() Options { return s.opts }
 // to 10% of Validity, so re-signing spreads out. The returned RRSIG is a fresh
 // copy that the caller may modify.
 func (s *Signer) Sign(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.RRSIG, error) {
+	return s.sign(rrset, k, zone, now, true)
+}
+
+// SignTransient is Sign for an RRset that is unlikely to be asked for again, such as
+// the compact-denial NSEC owned by a random non-existent name: a cached signature is
+// used if there is one, but a new one is not added, so a random-subdomain flood cannot
+// evict the signatures of the hot positive answers (PowerDNS #12899, RFC 9824 §6).
+func (s *Signer) SignTransient(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.RRSIG, error) {
+	return s.sign(rrset, k, zone, now, false)
+}
+
+func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, keep bool) (*dns.RRSIG, error) {
 	if len(rrset) == 0 || rrset[0] == nil {
 		return nil, fmt.Errorf("%w: empty", ErrRRset)
 	}
@@ -157,7 +169,7 @@ func (s *Signer) Sign(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.
 	}
 	// Never cache a signature that could not be handed out again: with a
 	// Refresh at or above Validity it would only take a slot.
-	if expiration-nowUnix > minRemain {
+	if keep && expiration-nowUnix > minRemain {
 		e := entry{hash: hash, keyID: k.id, ttl: ttl, canonLen: len(canon),
 			inception: inception, expiration: expiration, sig: *sig}
 		e.sig.Hdr.Name = "" // owner case comes from each query

@@ -614,7 +614,7 @@ func TestSignAll(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	got := New(Options{}).Options()
-	want := Options{Validity: 14 * 24 * time.Hour, Refresh: 5 * 24 * time.Hour, Backdate: time.Hour, Skew: 5 * time.Minute, CacheSize: 100000}
+	want := Options{Validity: 14 * 24 * time.Hour, Refresh: 5 * 24 * time.Hour, Backdate: time.Hour, Skew: 5 * time.Minute, CacheSize: DefaultCacheSize}
 	if got != want {
 		t.Errorf("defaults %+v, want %+v", got, want)
 	}

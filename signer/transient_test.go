@@ -1,0 +1,44 @@
+package signer
+
+import (
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TestSignTransient: a transient signature verifies and counts, but takes no cache
+// slot; an entry that Sign cached is still used by SignTransient.
+func TestSignTransient(t *testing.T) {
+	k := testKey(t, testZone, dns.ECDSAP256SHA256, false)
+	s := New(Options{CacheSize: 1000})
+	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+	nsec := []dns.RR{CompactNSEC("x7q."+testZone, 300, nil, dns.TypeA, true)}
+
+	sig, err := s.SignTransient(nsec, k, testZone, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sig.Verify(k.DNSKEY, nsec); err != nil {
+		t.Fatalf("transient signature does not verify: %v", err)
+	}
+	if st := s.Stats(); st.Entries != 0 || st.Signatures != 1 {
+		t.Fatalf("after SignTransient: %+v, want 0 entries and 1 signature", st)
+	}
+
+	hot := rrs(t, "h."+testZone+" 300 IN A 192.0.2.1")
+	first, err := s.Sign(hot, k, testZone, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.SignTransient(hot, k, testZone, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Signature != first.Signature {
+		t.Fatal("SignTransient did not use the cached signature")
+	}
+	if st := s.Stats(); st.Entries != 1 || st.Signatures != 2 || st.Hits != 1 {
+		t.Fatalf("stats %+v, want 1 entry, 2 signatures, 1 hit", st)
+	}
+}
