@@ -338,6 +338,9 @@ func TestCommands(t *testing.T) {
 		{name: "ds without dot", args: []string{"ds", "mx.example"}, wantStdout: testDS[0] + "\n" + testDS[1] + "\n"},
 		{name: "ds unknown", args: []string{"ds", "other.example"}, wantCode: 1, wantStderr: "mxctl: not found: zone other.example. (404)\n"},
 		{name: "ds no zone", args: []string{"ds"}, wantCode: 2},
+		{name: "ds trust anchors", args: []string{"ds", "--trust-anchors", "mx.example."}, wantStdout: "trust-anchors {\n" +
+			"    mx.example. static-ds 12345 13 2 \"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF\";\n" +
+			"    mx.example. static-ds 23456 13 2 \"FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210\";\n};\n"},
 		{name: "version", args: []string{"version"}, stdoutHas: []string{"mxctl "}},
 		{name: "version argument", args: []string{"version", "x"}, wantCode: 2},
 		{name: "help", args: []string{"help"}, stdoutHas: []string{"Usage: mxctl", "domain import FILE"}},

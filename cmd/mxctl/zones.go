@@ -41,9 +41,12 @@ func (c *cli) cmdZones(args []string) int {
 }
 
 // cmdDS prints the DS records of a zone one per line, exactly as the server
-// returns them, so that the output is a trust-anchor file.
+// returns them, so that the output is a trust-anchor file. With --trust-anchors it
+// prints them as a BIND trust-anchors clause, the form delv -a reads.
 func (c *cli) cmdDS(args []string) int {
-	pos, err := c.parseArgs(c.flagSet("ds"), args)
+	fs := c.flagSet("ds")
+	anchors := fs.Bool("trust-anchors", false, "print a BIND/delv trust-anchors clause")
+	pos, err := c.parseArgs(fs, args)
 	if err != nil {
 		return c.parseError(err)
 	}
@@ -60,6 +63,20 @@ func (c *cli) cmdDS(args []string) int {
 	}
 	if c.g.json {
 		return c.printJSON(list)
+	}
+	if *anchors {
+		c.printf("trust-anchors {\n")
+		for _, ds := range list.DS {
+			// owner TTL class DS tag algorithm digest-type digest
+			f := strings.Fields(ds)
+			if len(f) < 8 || f[3] != "DS" {
+				fmt.Fprintf(c.stderr, "mxctl: unexpected DS record %q\n", ds)
+				return exitFail
+			}
+			c.printf("    %s static-ds %s %s %s \"%s\";\n", f[0], f[4], f[5], f[6], strings.Join(f[7:], ""))
+		}
+		c.printf("};\n")
+		return exitOK
 	}
 	for _, ds := range list.DS {
 		c.printf("%s\n", ds)
