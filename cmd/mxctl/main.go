@@ -55,6 +55,12 @@ Commands:
                              admin API at API-ADDR; a voter unless
                              --nonvoter
   cluster remove ID          remove the node ID from the cluster
+  rollover simulate [--policy FILE] [--days N] [--parent] [--roll OFF:WHAT]
+                    [--svg FILE] [--quiet]
+                             run the key manager on a fake clock (no server)
+                             and check at every instant that any cached
+                             DS/DNSKEY/RRSIG combination still validates;
+                             exit 1 naming the instant if not
   version                    print the mxctl version
 
 Flags (before or after the command):
@@ -132,6 +138,8 @@ func (c *cli) run(args []string) int {
 		return c.cmdDS(rest)
 	case "cluster":
 		return c.cmdCluster(rest)
+	case "rollover":
+		return c.cmdRollover(rest)
 	case "version":
 		return c.cmdVersion(rest)
 	case "help":
