@@ -49,14 +49,15 @@ type config struct {
 // clusterConfig is the `cluster` block. Without it the node runs Raft alone with an
 // in-memory transport: the embedded default, nothing to configure and no port to open.
 type clusterConfig struct {
-	NodeID   string
-	RaftAddr string
-	Join     []string // API addresses of existing members
-	Voter    bool
-	RaftDir  string // default <data>/raft
-	TLSCert  string
-	TLSKey   string
-	TLSCA    string
+	NodeID       string
+	RaftAddr     string
+	APIAdvertise string   // the API address other members forward writes to; default: api
+	Join         []string // API addresses of existing members
+	Voter        bool
+	RaftDir      string // default <data>/raft
+	TLSCert      string
+	TLSKey       string
+	TLSCA        string
 }
 
 func (c *config) dbPath() string { return filepath.Join(c.DataDir, dbFile) }
@@ -108,8 +109,17 @@ func parse(c *caddy.Controller) (*config, error) {
 		if cl.RaftDir == "" {
 			cl.RaftDir = filepath.Join(cfg.DataDir, "raft")
 		}
-		if (cl.TLSCert == "") != (cl.TLSKey == "") {
-			return nil, fmt.Errorf("mxsign: cluster tls needs both a certificate and a key")
+		if cl.APIAdvertise == "" {
+			// Followers forward writes to this address: it must reach this node from
+			// the others. A loopback API is fine only for a cluster on one machine.
+			if err := routable(cfg.APIAddr); err != nil {
+				return nil, fmt.Errorf("mxsign: cluster: api %s: %v; set api to an address the other members reach, or api-advertise", cfg.APIAddr, err)
+			}
+			rh, _, _ := net.SplitHostPort(cl.RaftAddr)
+			ah, _, _ := net.SplitHostPort(cfg.APIAddr)
+			if ip := net.ParseIP(ah); ip != nil && ip.IsLoopback() && !isLoopbackHost(rh) {
+				return nil, fmt.Errorf("mxsign: cluster: api %s is a loopback address but raft %s is not: the other members could not forward writes; set api (or api-advertise) to a reachable address", cfg.APIAddr, cl.RaftAddr)
+			}
 		}
 	}
 	if len(cfg.Zone.NameServers) == 0 {
@@ -122,13 +132,16 @@ func parse(c *caddy.Controller) (*config, error) {
 	if err := cfg.Zone.Validate(); err != nil {
 		return nil, fmt.Errorf("mxsign: %w", err)
 	}
+	if err := checkSignatureTiming(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
 func parentFromKey(key string) (string, error) {
 	host := key
-	for _, p := range []string{"dns://", "tls://"} {
-		host = strings.TrimPrefix(host, p)
+	if i := strings.Index(host, "://"); i >= 0 { // dns://, tls://, https://, quic://, grpc://
+		host = host[i+3:]
 	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -439,25 +452,57 @@ func parseCluster(c *caddy.Controller, cfg *config) error {
 				}
 			}
 			cl.Join = append(cl.Join, args...)
+		case "api-advertise":
+			if len(args) != 1 {
+				return c.ArgErr()
+			}
+			if err := routable(args[0]); err != nil {
+				return c.Errf("mxsign: cluster api-advertise: %v", err)
+			}
+			cl.APIAdvertise = args[0]
 		case "voter", "nonvoter":
 			if len(args) != 0 {
 				return c.ArgErr()
 			}
 			cl.Voter = key == "voter"
 		case "tls":
-			// tls CERT KEY [CA]: mutual TLS on the Raft transport.
-			if len(args) < 2 || len(args) > 3 {
-				return c.Errf("mxsign: cluster tls CERT KEY [CA]")
+			// tls CERT KEY CA: mutual TLS on the Raft transport. The CA is required:
+			// the system roots would admit any publicly trusted client certificate.
+			if len(args) != 3 {
+				return c.Errf("mxsign: cluster tls CERT KEY CA (the CA that signs the members' certificates)")
 			}
-			cl.TLSCert, cl.TLSKey = args[0], args[1]
-			if len(args) == 3 {
-				cl.TLSCA = args[2]
-			}
+			cl.TLSCert, cl.TLSKey, cl.TLSCA = args[0], args[1], args[2]
 		default:
 			return c.Errf("mxsign: cluster: unknown property %q", key)
 		}
 	}
 	return nil
+}
+
+// routable refuses addresses that mean "any" rather than naming this node.
+func routable(addr string) error {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT: %v", err)
+	}
+	if p == "0" {
+		return nil // tests: the bound port is published
+	}
+	if h == "" {
+		return fmt.Errorf("%q names no host", addr)
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("%s is the unspecified address, which other members cannot dial", h)
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validNodeID(s string) bool {
@@ -470,4 +515,27 @@ func validNodeID(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkSignatureTiming refuses signature settings under which no signature could be
+// cached (each query would be signed afresh) or served safely: a signature is handed
+// out only while it has more than max(refresh, TTL + skew) left.
+func checkSignatureTiming(cfg *config) error {
+	validity, refresh := cfg.Signer.Validity, cfg.Signer.Refresh
+	if validity == 0 {
+		validity = signer.DefaultValidity
+	}
+	if refresh == 0 {
+		refresh = signer.DefaultRefresh
+	}
+	maxTTL := time.Duration(max(cfg.Zone.SOATTL, cfg.Zone.NSTTL, cfg.Zone.DNSKEYTTL, cfg.Zone.DSTTL, cfg.Profile.TTL)) * time.Second
+	switch {
+	case refresh >= validity:
+		return fmt.Errorf("mxsign: signature-refresh %v must be shorter than signature-validity %v", refresh, validity)
+	case validity-refresh < time.Hour:
+		return fmt.Errorf("mxsign: signature-validity %v leaves less than an hour of reuse after signature-refresh %v: almost every answer would be signed afresh", validity, refresh)
+	case validity < 2*(maxTTL+signer.DefaultSkew):
+		return fmt.Errorf("mxsign: signature-validity %v is too short for the longest TTL %v: signatures must outlive the TTL they are cached with", validity, maxTTL)
+	}
+	return nil
 }

@@ -9,6 +9,17 @@ import (
 	"github.com/coredns/caddy"
 )
 
+func TestParentFromKey(t *testing.T) {
+	for _, k := range []string{"mx.example.:53", "dns://mx.example.:53", "tls://MX.example.:853", "quic://mx.example.:853", "https://mx.example.:443", "mx.example"} {
+		if got, err := parentFromKey(k); err != nil || got != "mx.example." {
+			t.Errorf("%s: %q %v", k, got, err)
+		}
+	}
+	if _, err := parentFromKey(".:53"); err == nil {
+		t.Error("the root must be refused")
+	}
+}
+
 func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -86,6 +97,13 @@ func TestParse(t *testing.T) {
 		{name: "shard size zero", input: "mxsign {\n nameserver ns1.x.\n shard-size 0\n profile {\n a 192.0.2.1\n }\n}", wantErr: "shard-size"},
 		{name: "api not host:port", input: "mxsign {\n api localhost\n}", wantErr: "HOST:PORT"},
 		{name: "args on directive", input: "mxsign foo {\n}", wantErr: "argument"},
+		{name: "cluster: loopback api with a routable raft address", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n cluster {\n node-id n1\n raft 192.0.2.53:7053\n }\n}", wantErr: "loopback"},
+		{name: "cluster: unspecified api", input: "mxsign {\n api 0.0.0.0:8053\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n cluster {\n node-id n1\n raft 192.0.2.53:7053\n }\n}", wantErr: "unspecified"},
+		{name: "cluster: unspecified api with api-advertise", input: "mxsign {\n api 0.0.0.0:8053\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n cluster {\n node-id n1\n raft 192.0.2.53:7053\n api-advertise 192.0.2.53:8053\n }\n}"},
+		{name: "cluster: tls without CA", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n cluster {\n node-id n1\n raft 127.0.0.1:7053\n tls c.pem k.pem\n }\n}", wantErr: "CA"},
+		{name: "cluster: bad node id", input: "mxsign {\n cluster {\n node-id a/b\n }\n}", wantErr: "node-id"},
+		{name: "refresh not below validity", input: "mxsign {\n nameserver ns1.x.\n signature-validity 5d\n signature-refresh 5d\n profile {\n a 192.0.2.1\n }\n}", wantErr: "shorter than signature-validity"},
+		{name: "validity too short for the TTLs", input: "mxsign {\n nameserver ns1.x.\n signature-validity 2h\n signature-refresh 30m\n profile {\n a 192.0.2.1\n }\n}", wantErr: "too short"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,7 +119,9 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tc.check(t, cfg)
+			if tc.check != nil {
+				tc.check(t, cfg)
+			}
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -31,8 +32,20 @@ const maxCatchUp = 5 * time.Second
 // forwarder sends writes that reach a follower to the leader's admin API and relays
 // the answer, so the client sees the same result as if it had asked the leader.
 type forwarder struct {
-	node  *cluster.Node
-	store *zonestore.Store
+	node      *cluster.Node
+	store     *zonestore.Store
+	transport http.RoundTripper
+}
+
+func newForwarder(node *cluster.Node, st *zonestore.Store) *forwarder {
+	return &forwarder{node: node, store: st, transport: &http.Transport{
+		// Never through an environment proxy: the bearer token would go with it.
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 2 * time.Minute, // a large batch commits before the answer
+	}}
 }
 
 // Forward implements api.Options.Forward.
@@ -54,6 +67,7 @@ func (f *forwarder) Forward(w http.ResponseWriter, r *http.Request) bool {
 	}
 	target := &url.URL{Scheme: "http", Host: leaderAPI}
 	proxy := &httputil.ReverseProxy{
+		Transport: f.transport,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.Host = pr.In.Host

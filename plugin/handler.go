@@ -2,6 +2,7 @@ package mxsign
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
@@ -19,10 +20,8 @@ func (m *Mxsign) Name() string { return "mxsign" }
 
 // ServeDNS implements plugin.Handler.
 func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
-	udp := true
-	if w.RemoteAddr() != nil && w.RemoteAddr().Network() == "tcp" {
-		udp = false
-	}
+	// Only plain UDP has a size limit; TCP, DoT and DoH carry any answer.
+	udp := w.RemoteAddr() != nil && w.RemoteAddr().Network() == "udp"
 	resp, ok := m.r.respond(r, udp)
 	if !ok {
 		if m.Next != nil {
@@ -31,11 +30,16 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		// Not ours and nobody after us: refuse rather than SERVFAIL.
 		resp = new(dns.Msg)
 		resp.SetRcode(r, dns.RcodeRefused)
+		if opt := r.IsEdns0(); opt != nil {
+			resp.SetEdns0(m.r.bufSize, opt.Do())
+		}
 	}
 	opt := r.IsEdns0()
 	countAnswer(resp, opt != nil && opt.Do())
 	if err := w.WriteMsg(resp); err != nil {
-		return dns.RcodeServerFailure, err
+		// The answer was made; only delivering it failed. Returning an error rcode
+		// would make CoreDNS try to write a second reply.
+		return dns.RcodeSuccess, fmt.Errorf("mxsign: writing the answer: %w", err)
 	}
 	return dns.RcodeSuccess, nil
 }

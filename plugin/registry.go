@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -39,8 +40,9 @@ type instance struct {
 	sigOpt signer.Options
 	done   chan struct{} // closed on release: stops the background loops
 
-	cfgMu sync.Mutex
-	cfg   *config // the latest Corefile's settings (the leader proposes them)
+	cfgMu   sync.Mutex
+	cfg     *config // the latest Corefile's settings
+	pending bool    // cfg was loaded or reloaded and not yet proposed by this node
 
 	mu      sync.Mutex
 	token   string // the admin API bearer token (shared by every member of a cluster)
@@ -71,7 +73,7 @@ var instances = struct {
 }{m: make(map[string]*instance)}
 
 // acquire returns the instance for cfg's data directory, opening it on first use.
-func acquire(cfg *config) (*instance, error) {
+func acquire(cfg *config, token string) (*instance, error) {
 	dir, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("mxsign: data %s: %w", cfg.DataDir, err)
@@ -79,18 +81,27 @@ func acquire(cfg *config) (*instance, error) {
 	instances.Lock()
 	defer instances.Unlock()
 	if inst, ok := instances.m[dir]; ok {
+		inst.cfgMu.Lock()
+		old := inst.cfg
+		inst.cfgMu.Unlock()
+		if err := reloadable(old, cfg); err != nil {
+			return nil, err
+		}
+		inst.setToken(token)
 		if inst.sigOpt != cfg.Signer {
 			inst.signer, inst.sigOpt = signer.New(cfg.Signer), cfg.Signer
 		}
 		inst.cfgMu.Lock()
 		inst.cfg = cfg
+		inst.pending = true // a reload asks for its settings to be proposed
 		inst.cfgMu.Unlock()
 		if inst.node.IsLeader() {
-			return inst, inst.prov.Init(context.Background(), cfg.Zone, cfg.Profile)
+			return inst, inst.proposeConfig()
 		}
+		log.Infof("reloaded on a follower: the settings are proposed when this node leads; reload the leader to apply them now")
 		return inst, nil
 	}
-	inst, err := open(dir, cfg)
+	inst, err := open(dir, cfg, token)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +109,28 @@ func acquire(cfg *config) (*instance, error) {
 	return inst, nil
 }
 
-func open(dir string, cfg *config) (_ *instance, err error) {
+// reloadable refuses Corefile changes that a reload cannot apply to a running
+// instance: they need a restart (the raft node and the store are opened once).
+func reloadable(old, cfg *config) error {
+	same := func(a, b *clusterConfig) bool {
+		if a == nil || b == nil {
+			return a == b
+		}
+		return a.NodeID == b.NodeID && a.RaftAddr == b.RaftAddr && a.RaftDir == b.RaftDir &&
+			a.APIAdvertise == b.APIAdvertise && a.TLSCert == b.TLSCert && a.TLSKey == b.TLSKey && a.TLSCA == b.TLSCA
+	}
+	switch {
+	case !same(old.Cluster, cfg.Cluster):
+		return fmt.Errorf("mxsign: the cluster block changed: restart the server to apply it (a reload keeps the running raft node)")
+	case old.KEKFile != cfg.KEKFile:
+		return fmt.Errorf("mxsign: kek-file changed: restart the server to apply it")
+	case old.Cluster != nil && old.APIAddr != cfg.APIAddr:
+		return fmt.Errorf("mxsign: api changed on a cluster member: restart it, so that the other members learn the new address")
+	}
+	return nil
+}
+
+func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("mxsign: data %s: %w", dir, err)
 	}
@@ -122,13 +154,17 @@ func open(dir string, cfg *config) (_ *instance, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mxsign: %w", err)
 	}
-	node, err := openNode(dir, cfg, st, ln.Addr().String())
+	advertise := ln.Addr().String()
+	if cfg.Cluster != nil && cfg.Cluster.APIAdvertise != "" {
+		advertise = cfg.Cluster.APIAdvertise
+	}
+	node, err := openNode(dir, cfg, st, advertise)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	inst := &instance{
-		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}),
+		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), token: token,
 		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer,
 		apiLn: ln, apiAddr: cfg.APIAddr,
 		prov: &zonestore.Provisioner{
@@ -155,9 +191,12 @@ func open(dir string, cfg *config) (_ *instance, err error) {
 			return nil, fmt.Errorf("mxsign: initialize %s: %w", cfg.Parent, err)
 		}
 	}
+	// A cluster member proposes its settings only when it bootstraps the cluster or is
+	// reloaded (leaderLoop): restarting a node with an older Corefile must not roll the
+	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
-		go inst.joinLoop(cfg.Cluster, ln.Addr().String())
+		go inst.joinLoop(cfg.Cluster, advertise)
 	}
 	return inst, nil
 }
@@ -195,12 +234,14 @@ func openNode(dir string, cfg *config, st *zonestore.Store, apiAddr string) (*cl
 // embeddedNodeID is the raft server id of the embedded single-node default.
 const embeddedNodeID = "mxsign"
 
-// leaderLoop proposes this node's Corefile settings whenever it is (or becomes) the
-// leader; Init writes nothing when they are already in force.
+// leaderLoop runs while this node leads: it creates the parent zone when a new
+// cluster has none yet, and proposes this node's Corefile settings only if they were
+// loaded or reloaded here and not proposed yet. A node merely winning an election does
+// not push its (possibly older) Corefile over the cluster's: it warns instead.
 func (inst *instance) leaderLoop() {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
-	var doneTerm bool
+	warned := false
 	for {
 		select {
 		case <-inst.done:
@@ -208,24 +249,47 @@ func (inst *instance) leaderLoop() {
 		case <-t.C:
 		}
 		if !inst.node.IsLeader() {
-			doneTerm = false
-			continue
-		}
-		if doneTerm {
+			warned = false
 			continue
 		}
 		inst.cfgMu.Lock()
-		cfg := inst.cfg
+		cfg, pending := inst.cfg, inst.pending
 		inst.cfgMu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := inst.prov.Init(ctx, cfg.Zone, cfg.Profile)
-		cancel()
-		if err != nil {
-			log.Warningf("proposing the configuration of %s: %v", cfg.Parent, err)
+		_, _, initialized := inst.store.Config()
+		if !initialized || pending {
+			if err := inst.proposeConfig(); err != nil {
+				log.Warningf("proposing the settings of %s: %v", cfg.Parent, err)
+			}
 			continue
 		}
-		doneTerm = true
+		if !warned && !inst.configMatches(cfg) {
+			log.Warningf("this node's Corefile settings for %s differ from the cluster's; they are not applied (reload this node to propose them)", cfg.Parent)
+			warned = true
+		}
 	}
+}
+
+// proposeConfig proposes the current settings (Init writes nothing if they are in force).
+func (inst *instance) proposeConfig() error {
+	inst.cfgMu.Lock()
+	cfg := inst.cfg
+	inst.cfgMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := inst.prov.Init(ctx, cfg.Zone, cfg.Profile); err != nil {
+		return err
+	}
+	inst.cfgMu.Lock()
+	if inst.cfg == cfg {
+		inst.pending = false
+	}
+	inst.cfgMu.Unlock()
+	return nil
+}
+
+func (inst *instance) configMatches(cfg *config) bool {
+	cur, prof, ok := inst.store.Config()
+	return ok && reflect.DeepEqual(cur.WithDefaults(), cfg.Zone.WithDefaults()) && reflect.DeepEqual(prof.WithDefaults(), cfg.Profile.WithDefaults())
 }
 
 // joinLoop asks the configured members to add this node until a leader knows it.

@@ -62,11 +62,21 @@ func (s *responder) respond(r *dns.Msg, udp bool) (resp *dns.Msg, ok bool) {
 		if s.store.Lookup(q.Name, dns.TypeSOA).Rcode == zonestore.NotOurs {
 			return nil, false
 		}
+		resp.Authoritative = false
 		resp.Rcode = dns.RcodeRefused
 		return s.finish(r, resp, udp, co), true
 	}
 
 	ans := s.store.Lookup(q.Name, q.Qtype)
+	if ans.Rcode == zonestore.NotOurs && q.Qtype == dns.TypeDS {
+		// DS at the parent apex lives at the parent's parent. Authoritative for the
+		// child only, answer NODATA from the child (RFC 4035 §3.1.4.1), as BIND and
+		// Knot do: TypeNULL is never present, so this is the apex's NODATA.
+		ans = s.store.Lookup(q.Name, dns.TypeNULL)
+		if ans.Rcode == zonestore.Success {
+			ans.Rcode, ans.RRsets = zonestore.NoData, nil
+		}
+	}
 	if ans.Rcode == zonestore.NotOurs {
 		return nil, false
 	}
@@ -75,6 +85,7 @@ func (s *responder) respond(r *dns.Msg, udp bool) (resp *dns.Msg, ok bool) {
 		var err error
 		if zk, err = s.keys.get(ans.Zone, ans.KeyGen); err != nil {
 			s.log.Errorf("zone %s: %v", ans.Zone, err)
+			resp.Authoritative = false
 			resp.Rcode = dns.RcodeServerFailure
 			return s.finish(r, resp, udp, co), true
 		}
@@ -106,7 +117,7 @@ func (s *responder) respond(r *dns.Msg, udp bool) (resp *dns.Msg, ok bool) {
 			if q.Qtype == dns.TypeNSEC {
 				// The NSEC RRset itself was asked for: it is the answer.
 				resp.Ns = resp.Ns[:0]
-				nsec = signer.CompactNSEC(q.Name, ttl, append(ans.Types, dns.TypeNSEC), 0, nx)
+				nsec = signer.CompactNSEC(q.Name, ttl, ans.Types, 0, nx) // ans.Types is the store's: never append to it
 				resp.Answer = append(resp.Answer, nsec)
 				resp.Answer, err = s.signNSEC(resp.Answer, nsec, nx, zk, ans.Zone, now)
 			} else {
@@ -121,6 +132,7 @@ func (s *responder) respond(r *dns.Msg, udp bool) (resp *dns.Msg, ok bool) {
 	if err != nil {
 		s.log.Errorf("signing in zone %s: %v", ans.Zone, err)
 		resp.Answer, resp.Ns = nil, nil
+		resp.Authoritative = false
 		resp.Rcode = dns.RcodeServerFailure
 	}
 	return s.finish(r, resp, udp, co), true

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -404,12 +405,31 @@ func TestServerSpecialQueries(t *testing.T) {
 			t.Fatalf("got %v", r)
 		}
 	})
-	t.Run("DS at the parent apex is not ours", func(t *testing.T) {
+	t.Run("DS at the parent apex is an authoritative NODATA from the child", func(t *testing.T) {
 		m := new(dns.Msg)
 		m.SetQuestion("mx.example.", dns.TypeDS)
+		m.SetEdns0(1232, true)
 		r := s.exchange(t, m, "udp")
-		if r.Rcode != dns.RcodeRefused {
-			t.Fatalf("rcode %s, want REFUSED", dns.RcodeToString[r.Rcode])
+		if r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) != 0 {
+			t.Fatalf("want AA NODATA (RFC 4035 3.1.4.1), got %v", r)
+		}
+		if err := v.validateDenial(r, "mx.example.", dns.TypeDS, false); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("NSEC bitmaps always list RRSIG and NSEC, even when asked for", func(t *testing.T) {
+		for _, qt := range []uint16{dns.TypeRRSIG, dns.TypeNSEC} {
+			m := new(dns.Msg)
+			m.SetQuestion(host, qt)
+			m.SetEdns0(1232, true)
+			r := s.exchange(t, m, "tcp")
+			for _, rr := range append(append([]dns.RR{}, r.Answer...), r.Ns...) {
+				if n, ok := rr.(*dns.NSEC); ok {
+					if !slices.Contains(n.TypeBitMap, dns.TypeRRSIG) || !slices.Contains(n.TypeBitMap, dns.TypeNSEC) {
+						t.Fatalf("qtype %s: bitmap %v", dns.TypeToString[qt], n.TypeBitMap)
+					}
+				}
+			}
 		}
 	})
 	t.Run("out of zone is refused", func(t *testing.T) {

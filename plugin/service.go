@@ -42,6 +42,11 @@ func (s *service) AddDomains(ctx context.Context, domains []string) ([]api.Batch
 		case errors.Is(r.Err, zonestore.ErrExists):
 			out[i].Status = http.StatusConflict
 			out[i].Error = errText(r.Err)
+		case errors.Is(r.Err, zonestore.ErrShardFull):
+			// Another write filled the planned shard first: nothing was written, a
+			// retry plans again.
+			out[i].Status = http.StatusServiceUnavailable
+			out[i].Error = errText(r.Err) + ": not added; retry"
 		case r.Err == nil:
 			out[i].Status = http.StatusInternalServerError
 			out[i].Error = "no result"
@@ -150,6 +155,8 @@ func apiError(err error) error {
 		return fmt.Errorf("%w: %s", api.ErrUnavailable, errText(err))
 	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrNoLeader):
 		return fmt.Errorf("%w: %s: the write was not made; retry", api.ErrUnavailable, err)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, cluster.ErrClosed), errors.Is(err, raft.ErrRaftShutdown):
+		return fmt.Errorf("%w: %v: the write may or may not have been made; retry (a repeat answers 409 if it was)", api.ErrUnavailable, err)
 	case errors.Is(err, raft.ErrLeadershipLost):
 		return fmt.Errorf("%w: leadership was lost while committing: the write may or may not have been made; retry (a repeat answers 409 if it was)", api.ErrUnavailable)
 	}

@@ -27,7 +27,7 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error("mxsign", err)
 	}
-	inst, err := acquire(cfg)
+	inst, err := acquire(cfg, token)
 	if err != nil {
 		return plugin.Error("mxsign", err)
 	}
@@ -42,7 +42,7 @@ func setup(c *caddy.Controller) error {
 		log:     log,
 	}
 	inst.setToken(token)
-	opts := api.Options{Token: token, Logf: log.Infof, Forward: (&forwarder{node: inst.node, store: inst.store}).Forward}
+	opts := api.Options{Token: token, Logf: log.Infof, Forward: newForwarder(inst.node, inst.store).Forward}
 	if cfg.Cluster != nil {
 		opts.Cluster = &clusterService{node: inst.node}
 	}

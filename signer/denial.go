@@ -18,7 +18,7 @@ const TypeNXNAME uint16 = 128
 // (RFC 4471 §3.1.2 when owner is too long for that). For nxname (the name does
 // not exist) the bitmap is exactly {RRSIG, NSEC, NXNAME} (§3.1). Otherwise
 // (NODATA, §3.2) it is types ∪ {RRSIG, NSEC} without qtype, so it never lists
-// the queried type; an empty non-terminal (types empty) gets {RRSIG, NSEC}.
+// the queried type (RRSIG and NSEC themselves excepted: RFC 4035 §2.3 requires them); an empty non-terminal (types empty) gets {RRSIG, NSEC}.
 // The bitmap is sorted without duplicates. The TTL should be NegativeTTL of the
 // zone's SOA.
 func CompactNSEC(owner string, ttl uint32, types []uint16, qtype uint16, nxname bool) *dns.NSEC {
@@ -32,7 +32,9 @@ func CompactNSEC(owner string, ttl uint32, types []uint16, qtype uint16, nxname 
 		slices.Sort(bitmap)
 		bitmap = slices.Compact(bitmap)
 		bitmap = slices.DeleteFunc(bitmap, func(t uint16) bool {
-			return t == qtype || t == TypeNXNAME // NXNAME only ever means "no such name"
+			// RRSIG and NSEC are always present (RFC 4035 §2.3), even when asked for;
+			// NXNAME only ever means "no such name".
+			return (t == qtype && t != dns.TypeRRSIG && t != dns.TypeNSEC) || t == TypeNXNAME
 		})
 	}
 	return &dns.NSEC{
