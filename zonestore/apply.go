@@ -57,7 +57,7 @@ type change struct {
 	cfg      *Config
 	prof     *Profile
 	zones    []zoneRecord // created or updated, parent first
-	keys     []loadedKey  // new keys
+	keys     []loadedKey  // new or updated keys
 	sealed   []Key        // the same keys as stored (Sealed set)
 	addHosts []Host
 	delHosts []Host
@@ -127,7 +127,7 @@ func (ch *change) update(ix *index) {
 		byZone[k.key.Zone] = append(byZone[k.key.Zone], k)
 	}
 	for zone, ks := range byZone {
-		ix.addKeys(zone, ks)
+		ix.putKeys(zone, ks)
 	}
 	ix.deleteHosts(ch.delHosts)
 	ix.addHosts(ch.addHosts)
@@ -175,6 +175,8 @@ func plan(ix *index, kek []byte, index uint64, cmd *Command) (*change, error) {
 		return planDeleteHosts(ix, t, cmd.DeleteHosts)
 	case OpNode:
 		return planNode(cmd.Node)
+	case OpKeys:
+		return planKeys(ix, kek, index, t, cmd.Keys)
 	}
 	return nil, fmt.Errorf("%w: unknown op %q", ErrBadCommand, cmd.Op)
 }
@@ -190,30 +192,37 @@ func validConfig(cfg Config, prof Profile) (Config, Profile, error) {
 	return cfg, prof, nil
 }
 
-// loadKeys checks and unseals the keys of a new zone.
-func loadKeys(kek []byte, zone string, keys []Key) ([]loadedKey, error) {
+// loadKeys checks and unseals the keys of a new zone. It returns them loaded
+// and as stored (a Timed key gets the State its timestamps derive).
+func loadKeys(kek []byte, zone string, keys []Key) ([]loadedKey, []Key, error) {
 	if len(keys) == 0 {
-		return nil, fmt.Errorf("%w: zone %s has no keys", ErrBadCommand, zone)
+		return nil, nil, fmt.Errorf("%w: zone %s has no keys", ErrBadCommand, zone)
 	}
 	ids := make(map[string]bool, len(keys))
 	out := make([]loadedKey, 0, len(keys))
+	stored := make([]Key, 0, len(keys))
 	for _, k := range keys {
+		if k.Timed {
+			k.State = k.DeriveState()
+		}
 		dk, err := checkKey(k, zone)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if ids[k.ID] {
-			return nil, fmt.Errorf("%w: zone %s: key id %q twice", ErrBadCommand, zone, k.ID)
+			return nil, nil, fmt.Errorf("%w: zone %s: key id %q twice", ErrBadCommand, zone, k.ID)
 		}
 		ids[k.ID] = true
 		signer, err := openKey(kek, k, dk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		stored = append(stored, k)
+		sealed := k.Sealed
 		k.Sealed = nil
-		out = append(out, loadedKey{key: k, dnskey: dk, signer: signer})
+		out = append(out, loadedKey{key: k, dnskey: dk, signer: signer, sealed: sealed})
 	}
-	return out, nil
+	return out, stored, nil
 }
 
 func planInit(ix *index, kek []byte, index uint64, t time.Time, c *InitCmd) (*change, error) {
@@ -224,7 +233,7 @@ func planInit(ix *index, kek []byte, index uint64, t time.Time, c *InitCmd) (*ch
 	if err != nil {
 		return nil, err
 	}
-	keys, err := loadKeys(kek, cfg.Parent, c.Keys)
+	keys, stored, err := loadKeys(kek, cfg.Parent, c.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +242,7 @@ func planInit(ix *index, kek []byte, index uint64, t time.Time, c *InitCmd) (*ch
 		prof:    &prof,
 		zones:   []zoneRecord{{Name: cfg.Parent, Kind: KindParent, Serial: nextSerial(0, t), Created: t, KeyGen: index}},
 		keys:    keys,
-		sealed:  slices.Clone(c.Keys),
+		sealed:  stored,
 		all:     true,
 		changed: []string{cfg.Parent},
 		result:  &Result{},
@@ -316,7 +325,7 @@ func planAddHosts(ix *index, kek []byte, index uint64, t time.Time, c *AddHostsC
 			return nil, fmt.Errorf("%w: new shard %s listed twice", ErrBadCommand, ns.Name)
 		}
 		seenShard[ns.Name] = true
-		keys, err := loadKeys(kek, ns.Name, ns.Keys)
+		keys, stored, err := loadKeys(kek, ns.Name, ns.Keys)
 		if err != nil {
 			return nil, err
 		}
@@ -327,7 +336,7 @@ func planAddHosts(ix *index, kek []byte, index uint64, t time.Time, c *AddHostsC
 		}
 		newZones = append(newZones, zoneRecord{Name: ns.Name, Kind: KindShard, Serial: nextSerial(0, t), Created: t, KeyGen: index})
 		ch.keys = append(ch.keys, keys...)
-		ch.sealed = append(ch.sealed, ns.Keys...)
+		ch.sealed = append(ch.sealed, stored...)
 		counts[ns.Name] = 0
 		changed[ns.Name] = true
 	}

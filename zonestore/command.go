@@ -20,6 +20,7 @@ const (
 	OpAddHosts    = "addHosts"
 	OpDeleteHosts = "deleteHosts"
 	OpNode        = "node"
+	OpKeys        = "keys"
 )
 
 // Command is one replicated change: a tagged union with exactly one payload,
@@ -35,6 +36,7 @@ type Command struct {
 	AddHosts    *AddHostsCmd    `json:"addHosts,omitempty"`    // new shards and hosts
 	DeleteHosts *DeleteHostsCmd `json:"deleteHosts,omitempty"` // remove hosts
 	Node        *NodeCmd        `json:"node,omitempty"`        // cluster member addresses
+	Keys        *KeysCmd        `json:"keys,omitempty"`        // key lifecycle steps of one zone
 }
 
 // InitCmd creates the parent zone with its config, profile and keys.
@@ -68,6 +70,16 @@ type AddHostsCmd struct {
 // DeleteHostsCmd removes the hosts of Domains (normalized).
 type DeleteHostsCmd struct {
 	Domains []string `json:"domains"`
+}
+
+// KeysCmd upserts whole key records of one zone: the key manager's way to
+// add keys and move them through their lifecycle. A new key carries its
+// Sealed material; an update may omit Sealed to keep the stored one, and
+// must not change the DNSKEY, role or algorithm of the key. State is derived
+// from the timestamps and Timed is set on every key written (see Key).
+type KeysCmd struct {
+	Zone string `json:"zone"`
+	Keys []Key  `json:"keys"`
 }
 
 // ItemResult is the outcome of one item of an addHosts or deleteHosts
@@ -131,6 +143,7 @@ func (c *Command) check() error {
 		OpAddHosts:    c.AddHosts != nil,
 		OpDeleteHosts: c.DeleteHosts != nil,
 		OpNode:        c.Node != nil,
+		OpKeys:        c.Keys != nil,
 	}
 	has, known := payloads[c.Op]
 	if !known {

@@ -18,6 +18,13 @@ func TestCommandRoundTrip(t *testing.T) {
 		}},
 		{V: CommandVersion, Op: OpDeleteHosts, Time: t0, DeleteHosts: &DeleteHostsCmd{Domains: []string{"contoso.com"}}},
 		{V: CommandVersion, Op: OpNode, Time: t0, Node: &NodeCmd{ID: "n1", Raft: "127.0.0.1:7000", API: "127.0.0.1:8080"}},
+		{V: CommandVersion, Op: OpKeys, Time: t0, Keys: &KeysCmd{Zone: "mx.example.", Keys: []Key{
+			func() Key {
+				k := k
+				k.DSSubmitted, k.DSPublishedAt, k.DSSeen, k.RollRequested, k.Timed = t0, t0, true, t0, true
+				return k
+			}(),
+		}}},
 	}
 	for _, c := range cmds {
 		t.Run(c.Op, func(t *testing.T) {
@@ -47,6 +54,8 @@ func TestDecodeCommandErrors(t *testing.T) {
 		{name: "missing payload", in: `{"v":1,"op":"deleteHosts","time":"2026-03-01T12:00:00Z"}`},
 		{name: "wrong payload", in: `{"v":1,"op":"init","time":"2026-03-01T12:00:00Z","deleteHosts":{"domains":[]}}`},
 		{name: "two payloads", in: `{"v":1,"op":"deleteHosts","time":"2026-03-01T12:00:00Z","deleteHosts":{},"addHosts":{}}`},
+		{name: "keys without payload", in: `{"v":1,"op":"keys","time":"2026-03-01T12:00:00Z"}`},
+		{name: "keys unknown key field", in: `{"v":1,"op":"keys","time":"2026-03-01T12:00:00Z","keys":{"zone":"mx.example.","keys":[{"dsGone":true}]}}`},
 		{name: "unknown op", in: `{"v":1,"op":"drop","time":"2026-03-01T12:00:00Z"}`},
 		{name: "no time", in: `{"v":1,"op":"deleteHosts","deleteHosts":{"domains":[]}}`},
 		{name: "trailing data", in: `{"v":1,"op":"deleteHosts","time":"2026-03-01T12:00:00Z","deleteHosts":{"domains":[]}} {}`},
@@ -78,6 +87,9 @@ func FuzzDecodeCommand(f *testing.F) {
 	f.Add([]byte(`{"v":1,"op":"init","time":"2026-03-01T12:00:00Z","init":{"config":{"parent":"mx.example."},"profile":{"ttl":300},"keys":[{"zone":"mx.example.","id":"aa","sealed":"AAEC"}]}}`))
 	f.Add([]byte(`{"v":1,"op":"config","time":"2026-03-01T12:00:00Z","config":{"config":{},"profile":{}}}`))
 	f.Add([]byte(`{"v":1,"op":"node","time":"2026-03-01T12:00:00Z","node":{"id":"n1","raft":"127.0.0.1:7000","api":"127.0.0.1:8080"}}`))
+	f.Add([]byte(`{"v":1,"op":"keys","time":"2026-03-01T12:00:00Z","keys":{"zone":"abcd.mx.example.","keys":[{"zone":"abcd.mx.example.","id":"aa","role":"ksk","state":"active","dnskey":"","sealed":null,"dsPublished":false,"timed":true,"published":"2026-03-01T11:00:00Z","dsSubmitted":"2026-03-01T11:00:00Z","dsPublishedAt":"2026-03-01T11:00:00Z","dsWithdrawn":"2026-03-01T12:00:00Z","dsSeen":true,"rollRequested":"2026-03-01T12:00:00Z"}]}}`))
+	f.Add([]byte(`{"v":1,"op":"keys","time":"2026-03-01T12:00:00Z","keys":{"zone":"mx.example.","keys":[]}}`))
+	f.Add([]byte(`{"v":1,"op":"keys","time":"2026-03-01T12:00:00Z"}`))
 	f.Add([]byte(`{"v":2}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {

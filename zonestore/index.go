@@ -130,16 +130,34 @@ func (ix *index) putZone(rec zoneRecord) *zoneState {
 	return z
 }
 
-func (ix *index) addKeys(zone string, keys []loadedKey) {
+// putKeys inserts keys into a zone or replaces those with the same ID. It
+// builds a new slice, ordered by creation time then ID.
+func (ix *index) putKeys(zone string, keys []loadedKey) {
 	z := ix.zones[zone]
 	if z == nil {
 		return
 	}
-	ks := append(slices.Clip(z.keys), keys...)
+	z.keys = mergeKeys(z.keys, keys)
+}
+
+// mergeKeys returns old with keys upserted by ID, in a new slice ordered by
+// creation time then ID.
+func mergeKeys(old, keys []loadedKey) []loadedKey {
+	byID := make(map[string]int, len(keys))
+	for i, k := range keys {
+		byID[k.key.ID] = i
+	}
+	ks := make([]loadedKey, 0, len(old)+len(keys))
+	for _, k := range old {
+		if _, ok := byID[k.key.ID]; !ok {
+			ks = append(ks, k)
+		}
+	}
+	ks = append(ks, keys...)
 	slices.SortFunc(ks, func(a, b loadedKey) int {
 		return cmp.Or(a.key.Created.Compare(b.key.Created), cmp.Compare(a.key.ID, b.key.ID))
 	})
-	z.keys = ks
+	return ks
 }
 
 // addHosts inserts hosts; their shards must be in the index.
@@ -218,23 +236,24 @@ func (ix *index) rebuildZone(z *zoneState) {
 	var signing []SigningKey
 	var ds []*dns.DS
 	for _, k := range z.keys {
-		if k.key.State == StateActive && k.signer != nil {
-			signing = append(signing, SigningKey{ID: k.key.ID, Role: k.key.Role, DNSKEY: k.dnskey, Private: k.signer})
-		}
-		if !k.key.inDNSKEYSet() {
-			continue
+		inDNSKEY := k.key.InDNSKEY()
+		if k.key.Signs() && k.signer != nil {
+			signing = append(signing, SigningKey{ID: k.key.ID, Role: k.key.Role, DNSKEY: k.dnskey, Private: k.signer, Published: inDNSKEY})
 		}
 		dk := *k.dnskey
 		dk.Hdr = hdr(name, dns.TypeDNSKEY, cfg.DNSKEYTTL)
-		dnskeys = append(dnskeys, &dk)
-		if k.key.inCDS() {
+		if inDNSKEY {
+			dnskeys = append(dnskeys, &dk)
+		}
+		inCDS := k.key.InCDS()
+		if inCDS {
 			d := dk.ToDS(dns.SHA256)
 			cds = append(cds, d.ToCDS())
 			cdnskeys = append(cdnskeys, dk.ToCDNSKEY())
 		}
-		publishDS := k.key.inCDS()
+		publishDS := inCDS // parent: the DS for the registry
 		if z.rec.Kind == KindShard {
-			publishDS = k.key.DSPublished && k.key.State != StateRemoved
+			publishDS = k.key.DSAtParent()
 		}
 		if publishDS {
 			d := dk.ToDS(dns.SHA256)

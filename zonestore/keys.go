@@ -14,20 +14,26 @@ import (
 	"github.com/miekg/dns"
 )
 
-// SigningKey is an active key with its private half, for the signer.
+// SigningKey is a key that signs (Key.Signs) with its private half, for the
+// signer. Published tells whether its DNSKEY is in the zone's DNSKEY RRset:
+// during an algorithm rollover a key signs before it is published (RFC 6781
+// section 4.1.4).
 type SigningKey struct {
-	ID      string
-	Role    KeyRole
-	DNSKEY  *dns.DNSKEY // shared: do not modify
-	Private crypto.Signer
+	ID        string
+	Role      KeyRole
+	DNSKEY    *dns.DNSKEY // shared: do not modify
+	Private   crypto.Signer
+	Published bool
 }
 
-// loadedKey is a stored key (Sealed cleared) with its parsed DNSKEY and the
-// unsealed private key.
+// loadedKey is a stored key (Sealed cleared) with its parsed DNSKEY, the
+// unsealed private key and the sealed form as stored (kept so that a keys
+// command may update the key without resending its material).
 type loadedKey struct {
 	key    Key
 	dnskey *dns.DNSKEY
 	signer crypto.Signer
+	sealed []byte
 }
 
 // checkKey validates the public fields of k for zone and parses its DNSKEY.
@@ -49,7 +55,7 @@ func checkKey(k Key, zone string) (*dns.DNSKEY, error) {
 		return nil, bad("unknown role %q", k.Role)
 	}
 	switch k.State {
-	case StatePublished, StateActive, StateRetired, StateRemoved:
+	case StateGenerated, StatePublished, StateActive, StateRetired, StateRemoved:
 	default:
 		return nil, bad("unknown state %q", k.State)
 	}

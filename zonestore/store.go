@@ -191,7 +191,7 @@ func load(tx *bolt.Tx, kek []byte) (*index, uint64, error) {
 		return nil, 0, err
 	}
 	for zone, ks := range keys {
-		ix.addKeys(zone, ks)
+		ix.putKeys(zone, ks)
 	}
 
 	var hosts []Host
@@ -225,8 +225,9 @@ func openLoadedKey(kek []byte, key Key) (loadedKey, error) {
 	if err != nil {
 		return loadedKey{}, err
 	}
+	sealed := key.Sealed
 	key.Sealed = nil
-	return loadedKey{key: key, dnskey: dk, signer: signer}, nil
+	return loadedKey{key: key, dnskey: dk, signer: signer, sealed: sealed}, nil
 }
 
 // Close closes the bbolt file. Reads keep answering from the last index.
@@ -433,8 +434,9 @@ func (s *Store) Keys(zone string) ([]Key, error) {
 	return out, nil
 }
 
-// SigningKeys returns the zone's active keys with their private halves and
-// the zone's KeyGen, which changes whenever the zone's keys change.
+// SigningKeys returns the zone's signing keys (Key.Signs), published or not,
+// with their private halves and the zone's KeyGen, which changes whenever the
+// zone's keys change.
 func (s *Store) SigningKeys(zone string) ([]SigningKey, uint64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -510,9 +512,10 @@ func (s *Store) HostRecords(h Host) []dns.RR {
 	return out
 }
 
-// DS returns, for a shard, the DS RRs the parent holds at its delegation;
-// for the parent, the SHA-256 DS of its KSKs/CSKs (for the registry or a
-// trust anchor). The RRs are copies.
+// DS returns, for a shard, the DS RRs the parent holds at its delegation
+// (Key.DSAtParent); for the parent, the SHA-256 DS of its KSKs/CSKs in CDS
+// (Key.InCDS): what the operator gives the registry, or a trust anchor. The
+// RRs are copies.
 func (s *Store) DS(zone string) ([]*dns.DS, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
