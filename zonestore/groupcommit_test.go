@@ -125,3 +125,30 @@ func TestProvisionerCancelledWhileQueued(t *testing.T) {
 		t.Fatal("a cancelled call wrote its domain")
 	}
 }
+
+// panicApplier panics once, like a bug below the provisioner would.
+type panicApplier struct {
+	next  Applier
+	fired bool
+}
+
+func (a *panicApplier) Apply(ctx context.Context, cmd *Command) (*Result, error) {
+	if !a.fired {
+		a.fired = true
+		panic("boom")
+	}
+	return a.next.Apply(ctx, cmd)
+}
+
+func TestProvisionerSurvivesAPanic(t *testing.T) {
+	_, p, _ := newTestProvisioner(t, nil)
+	p.Applier = &panicApplier{next: p.Applier}
+	if _, err := p.AddDomains(context.Background(), []string{"a.example"}); err == nil {
+		t.Fatal("want an error from the panicking commit")
+	}
+	// The lock and the committer role were released: the next call goes through.
+	res, err := p.AddDomains(context.Background(), []string{"b.example"})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("after a panic: %v %v", err, res)
+	}
+}

@@ -200,9 +200,7 @@ func (p *Provisioner) commitGroup() (more bool) {
 		// The command serves every caller in the group: one caller's cancellation
 		// must not fail the others.
 		gctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), groupTimeout)
-		p.mu.Lock()
-		res, err := p.addDomains(gctx, all)
-		p.mu.Unlock()
+		res, err := p.addDomainsLocked(gctx, all)
 		cancel()
 		off := 0
 		for _, r := range group {
@@ -223,6 +221,20 @@ func (p *Provisioner) commitGroup() (more bool) {
 		return false
 	}
 	return true
+}
+
+// addDomainsLocked runs addDomains under the plan lock. A panic below it (a bug, or a
+// key factory failing badly) becomes an error for this group instead of leaving the
+// lock held and every later caller waiting forever.
+func (p *Provisioner) addDomainsLocked(ctx context.Context, domains []string) (res []ItemResult, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("zonestore: adding %d domains failed: %v", len(domains), r)
+		}
+	}()
+	return p.addDomains(ctx, domains)
 }
 
 // groupTimeout bounds one group commit.
