@@ -17,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/signer/keymgr"
 	"github.com/mxsign/mxsign/zonestore"
 )
 
@@ -44,6 +45,7 @@ type config struct {
 	Profile   zonestore.Profile
 	Signer    signer.Options
 	Cluster   *clusterConfig // nil: the embedded single-node default
+	Policy    *keymgr.Policy // nil: keys are never rolled automatically
 }
 
 // clusterConfig is the `cluster` block. Without it the node runs Raft alone with an
@@ -131,6 +133,9 @@ func parse(c *caddy.Controller) (*config, error) {
 	cfg.Zone = cfg.Zone.WithDefaults()
 	if err := cfg.Zone.Validate(); err != nil {
 		return nil, fmt.Errorf("mxsign: %w", err)
+	}
+	if cfg.Policy != nil {
+		applyPolicy(cfg)
 	}
 	if err := checkSignatureTiming(cfg); err != nil {
 		return nil, err
@@ -280,6 +285,11 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 			return c.ArgErr()
 		}
 		return parseCluster(c, cfg)
+	case "policy":
+		if len(args) != 0 {
+			return c.ArgErr()
+		}
+		return parsePolicy(c, cfg)
 	default:
 		return c.Errf("mxsign: unknown property %q", key)
 	}
@@ -532,10 +542,52 @@ func checkSignatureTiming(cfg *config) error {
 	switch {
 	case refresh >= validity:
 		return fmt.Errorf("mxsign: signature-refresh %v must be shorter than signature-validity %v", refresh, validity)
-	case validity-refresh < time.Hour:
-		return fmt.Errorf("mxsign: signature-validity %v leaves less than an hour of reuse after signature-refresh %v: almost every answer would be signed afresh", validity, refresh)
-	case validity < 2*(maxTTL+signer.DefaultSkew):
+	case validity <= maxTTL+signer.DefaultSkew:
 		return fmt.Errorf("mxsign: signature-validity %v is too short for the longest TTL %v: signatures must outlive the TTL they are cached with", validity, maxTTL)
 	}
 	return nil
+}
+
+// parsePolicy reads the `policy { ... }` block (RFC 7583 timing; keymgr's names) and
+// validates it: a policy whose lifetimes cannot contain their intervals is refused
+// with keymgr's message naming which.
+func parsePolicy(c *caddy.Controller, cfg *config) error {
+	if cfg.Policy != nil {
+		return c.Err("mxsign: only one policy block")
+	}
+	var b strings.Builder
+	for c.NextBlock() {
+		b.WriteString(c.Val())
+		for _, a := range c.RemainingArgs() {
+			b.WriteString(" " + a)
+		}
+		b.WriteString("\n")
+	}
+	p, err := keymgr.ParsePolicy(strings.NewReader(b.String()))
+	if err != nil {
+		return c.Errf("mxsign: policy: %v", err)
+	}
+	cfg.Policy = &p
+	return nil
+}
+
+// applyPolicy makes the served zone agree with the policy the key manager assumes:
+// the DNSKEY and DS TTLs, the algorithm of new keys, the signature timing, and every
+// TTL capped to max-zone-ttl (negative answers included), so the computed waits hold
+// for every record.
+func applyPolicy(cfg *config) {
+	p := cfg.Policy
+	secs := func(d time.Duration) uint32 { return uint32(d / time.Second) }
+	capTTL := func(v *uint32) {
+		if m := secs(p.MaxZoneTTL); m > 0 && *v > m {
+			*v = m
+		}
+	}
+	cfg.Zone.DNSKEYTTL = secs(p.DNSKEYTTL)
+	cfg.Zone.DSTTL = secs(p.ParentDSTTL)
+	cfg.Zone.Algorithm = p.Algorithm
+	for _, v := range []*uint32{&cfg.Zone.SOATTL, &cfg.Zone.NSTTL, &cfg.Zone.DNSKEYTTL, &cfg.Zone.DSTTL, &cfg.Zone.Minimum, &cfg.Profile.TTL} {
+		capTTL(v)
+	}
+	cfg.Signer.Validity, cfg.Signer.Refresh = p.SignatureValidity, p.SignatureRefresh
 }

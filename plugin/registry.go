@@ -195,6 +195,9 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	// reloaded (leaderLoop): restarting a node with an older Corefile must not roll the
 	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
+	if cfg.Policy != nil {
+		go inst.rolloverLoop(&rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy})
+	}
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)
 	}
@@ -266,6 +269,42 @@ func (inst *instance) leaderLoop() {
 			log.Warningf("this node's Corefile settings for %s differ from the cluster's; they are not applied (reload this node to propose them)", cfg.Parent)
 			warned = true
 		}
+	}
+}
+
+// rolloverLoop runs the key manager on the leader: each second it checks whether a
+// step is due (or a minute passed, to pick up new shards) and takes it.
+func (inst *instance) rolloverLoop(r *rollover) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var next, last time.Time
+	for {
+		select {
+		case <-inst.done:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if !inst.node.IsLeader() {
+			next = time.Time{}
+			continue
+		}
+		if _, _, ok := inst.store.Config(); !ok {
+			continue
+		}
+		if !next.IsZero() && now.Before(next) && now.Sub(last) < time.Minute {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		n, err := r.step(ctx, now)
+		cancel()
+		last = now
+		if err != nil {
+			log.Warningf("key rollover: %v", err)
+			next = time.Time{}
+			continue
+		}
+		next = n
 	}
 }
 

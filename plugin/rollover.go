@@ -1,0 +1,177 @@
+package mxsign
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mxsign/mxsign/signer/keymgr"
+	"github.com/mxsign/mxsign/zonestore"
+)
+
+// maxStepsPerZone bounds the Next/apply rounds at one instant: Next converges in a few
+// (generate, then publish/activate, then DS); more means a bug, not work.
+const maxStepsPerZone = 8
+
+// rollover drives keymgr for every zone: it runs on the leader only, turns the key
+// manager's actions into `keys` commands, and reports when the next step is due.
+type rollover struct {
+	store   *zonestore.Store
+	applier zonestore.Applier
+	keys    zonestore.KeyFactory
+	policy  keymgr.Policy
+}
+
+// step takes every action due at now in every zone and returns the earliest next step
+// (zero if none is scheduled).
+func (r *rollover) step(ctx context.Context, now time.Time) (time.Time, error) {
+	var next time.Time
+	for _, z := range r.store.Zones() {
+		n, err := r.stepZone(ctx, z, now)
+		if err != nil {
+			return next, fmt.Errorf("zone %s: %w", z.Name, err)
+		}
+		if !n.IsZero() && (next.IsZero() || n.Before(next)) {
+			next = n
+		}
+	}
+	return next, nil
+}
+
+func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time) (time.Time, error) {
+	kind := keymgr.Shard
+	if z.Kind == zonestore.KindParent {
+		kind = keymgr.Parent
+	}
+	for range maxStepsPerZone {
+		keys, err := r.store.Keys(z.Name)
+		if err != nil {
+			return time.Time{}, err
+		}
+		states := make([]keymgr.KeyState, len(keys))
+		for i, k := range keys {
+			states[i] = keyState(k, kind)
+		}
+		actions, next, _ := keymgr.Next(now, z.Name, kind, r.policy, states)
+		actions = slices.DeleteFunc(actions, func(a keymgr.Action) bool {
+			return a.Kind == keymgr.WaitParentDS // informational: the parent's DS is not seen yet
+		})
+		if len(actions) == 0 {
+			return next, nil
+		}
+		cmd, err := r.command(z.Name, kind, keys, actions, now)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if _, err := r.applier.Apply(ctx, cmd); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return time.Time{}, fmt.Errorf("mxsign: key manager still has actions after %d rounds at %v", maxStepsPerZone, now)
+}
+
+// command turns one round of actions into a keys command: changed records only, each
+// written whole (the store then serves it by its timestamps).
+func (r *rollover) command(zone string, kind keymgr.ZoneKind, keys []zonestore.Key, actions []keymgr.Action, now time.Time) (*zonestore.Command, error) {
+	byID := make(map[string]*zonestore.Key, len(keys))
+	for i := range keys {
+		byID[keys[i].ID] = &keys[i]
+	}
+	var order []string
+	touch := func(k *zonestore.Key) {
+		if !k.Timed {
+			timed(k, kind)
+		}
+		for _, id := range order {
+			if id == k.ID {
+				return
+			}
+		}
+		order = append(order, k.ID)
+	}
+	for _, a := range actions {
+		if a.Kind == keymgr.Generate {
+			k, err := r.keys(zone, zonestore.KeyRole(a.Role), a.Algorithm, now)
+			if err != nil {
+				return nil, err
+			}
+			// Generated only: the key manager publishes and activates it next.
+			k.Published, k.Activated, k.DSPublished, k.Timed = time.Time{}, time.Time{}, false, true
+			k.Created = now
+			byID[k.ID] = &k
+			order = append(order, k.ID)
+			continue
+		}
+		k, ok := byID[a.KeyID]
+		if !ok {
+			if a.Kind == keymgr.WaitParentDS {
+				continue
+			}
+			return nil, fmt.Errorf("mxsign: key manager acts on unknown key %s", a.KeyID)
+		}
+		switch a.Kind {
+		case keymgr.Publish:
+			k.Published = now
+		case keymgr.Activate:
+			k.Activated = now
+		case keymgr.Retire:
+			k.Retired = now
+		case keymgr.Remove:
+			k.Removed = now
+		case keymgr.SubmitDS:
+			k.DSSubmitted = now
+			if kind == keymgr.Shard { // the parent is ours: submitted is published
+				k.DSPublishedAt = now
+			}
+		case keymgr.WithdrawDS:
+			k.DSWithdrawn = now
+		case keymgr.WaitParentDS:
+			continue
+		default:
+			return nil, fmt.Errorf("mxsign: unknown key manager action %v", a.Kind)
+		}
+		touch(k)
+	}
+	out := make([]zonestore.Key, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byID[id])
+	}
+	return &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
+		Keys: &zonestore.KeysCmd{Zone: zone, Keys: out}}, nil
+}
+
+// keyState is the key manager's view of a stored key. A key made before the key
+// manager ran (by init or a new shard) is "untimed": it was published and active from
+// its creation, and its DS (if flagged) was published then too.
+func keyState(k zonestore.Key, kind keymgr.ZoneKind) keymgr.KeyState {
+	if !k.Timed {
+		timed(&k, kind)
+	}
+	return keymgr.KeyState{
+		ID: k.ID, Role: keymgr.Role(k.Role), Algorithm: k.Algorithm,
+		Created: k.Created, Published: k.Published, Active: k.Activated, Retired: k.Retired, Removed: k.Removed,
+		DSSubmitted: k.DSSubmitted, DSPublished: k.DSPublishedAt, DSWithdrawn: k.DSWithdrawn,
+		DSSeen: k.DSSeen, RollRequested: k.RollRequested,
+	}
+}
+
+// timed converts an untimed record to the timestamp form, in place, without changing
+// what is served: DNSKEY and signing from creation; a flagged DS submitted and
+// published at creation (for the parent: the operator installed it with the trust
+// anchor, so it counts as seen). The legacy flag is cleared so it cannot pin the DS.
+func timed(k *zonestore.Key, kind keymgr.ZoneKind) {
+	if k.Published.IsZero() {
+		k.Published = k.Created
+	}
+	if k.Activated.IsZero() && k.State != zonestore.StatePublished {
+		k.Activated = k.Created
+	}
+	isKSK := k.Role == zonestore.RoleKSK || k.Role == zonestore.RoleCSK
+	if isKSK && (k.DSPublished || kind == keymgr.Parent) && k.DSSubmitted.IsZero() {
+		k.DSSubmitted, k.DSPublishedAt = k.Created, k.Created
+		k.DSSeen = kind == keymgr.Parent
+	}
+	k.DSPublished = false
+	k.Timed = true
+}
