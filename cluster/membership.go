@@ -83,14 +83,25 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 		return nil
 	}
 	self := id == n.cfg.ID
-	if self {
-		if err := forget(); err != nil {
-			return err
-		}
-	}
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return n.raftError("remove", err)
+	}
+	if self {
+		// The last voter cannot leave (raft refuses), and forgetting its record first
+		// would leave a leader whose API address no follower knows.
+		voters := 0
+		for _, srv := range f.Configuration().Servers {
+			if srv.Suffrage == raft.Voter && string(srv.ID) != id {
+				voters++
+			}
+		}
+		if voters == 0 {
+			return fmt.Errorf("%w: %s is the last voter; add another voter before removing it", ErrConfig, id)
+		}
+		if err := forget(); err != nil {
+			return err
+		}
 	}
 	for _, srv := range f.Configuration().Servers {
 		if string(srv.ID) == id {

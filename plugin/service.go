@@ -153,6 +153,8 @@ func apiError(err error) error {
 		return fmt.Errorf("%w: %s", api.ErrInvalid, errText(err))
 	case errors.Is(err, zonestore.ErrNotInitialized):
 		return fmt.Errorf("%w: %s", api.ErrUnavailable, errText(err))
+	case errors.Is(err, cluster.ErrConfig):
+		return fmt.Errorf("%w: %v", api.ErrInvalid, err)
 	case errors.Is(err, cluster.ErrNotLeader), errors.Is(err, cluster.ErrNoLeader):
 		return fmt.Errorf("%w: %s: the write was not made; retry", api.ErrUnavailable, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, cluster.ErrClosed), errors.Is(err, raft.ErrRaftShutdown):

@@ -1,6 +1,7 @@
 package zonestore
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -33,6 +34,14 @@ func (s *Store) Apply(index uint64, cmd *Command) (*Result, error) {
 	// s.ix is only replaced or modified under applyMu, which we hold, so it
 	// can be read here without s.mu.
 	ch, cmdErr := plan(s.ix, s.kek, index, cmd)
+	if errors.Is(cmdErr, ErrSeal) && !s.ix.hasKeys() {
+		// Nothing in this store proves this node's KEK yet (Open unseals every
+		// stored key, so a store with keys has the right one). Unsealing then
+		// depends on the node, not on the replicated state: a node that cannot
+		// unseal must stop rather than skip the command and diverge from the
+		// others, so the index is not advanced.
+		return nil, fmt.Errorf("zonestore: apply %s at %d: this node's key-encryption key cannot unseal the command's keys (is it the cluster's KEK?): %w", cmd.Op, index, cmdErr)
+	}
 	if cmdErr != nil {
 		if err := s.db.Update(func(tx *bolt.Tx) error { return putApplied(tx, index) }); err != nil {
 			return nil, fmt.Errorf("zonestore: record applied index %d: %w", index, err)
@@ -43,10 +52,8 @@ func (s *Store) Apply(index uint64, cmd *Command) (*Result, error) {
 	if err := s.db.Update(func(tx *bolt.Tx) error { return ch.write(tx, index) }); err != nil {
 		return nil, fmt.Errorf("zonestore: apply %s at %d: %w", cmd.Op, index, err)
 	}
-	s.mu.Lock()
-	ch.update(s.ix)
-	s.mu.Unlock()
-	s.applied.Store(index)
+	s.applied.Store(index) // committed: never re-plan this index, whatever follows
+	s.updateIndex(ch)
 	s.notify(ch.changed)
 	return ch.result, nil
 }
@@ -443,4 +450,23 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// updateIndex applies a committed change to the in-memory index under the read lock's
+// writer side; the deferred unlock keeps readers alive even if the update panics.
+func (s *Store) updateIndex(ch *change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch.update(s.ix)
+}
+
+// hasKeys reports whether any zone holds keys: all of them were unsealed with this
+// store's KEK, which is therefore the one the cluster uses.
+func (ix *index) hasKeys() bool {
+	for _, z := range ix.zones {
+		if len(z.keys) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -250,9 +250,10 @@ func TestApplyWholeCommandErrors(t *testing.T) {
 	badCfg.Algorithm = 8
 
 	tests := []struct {
-		name string
-		cmd  *Command
-		err  error
+		name  string
+		cmd   *Command
+		err   error
+		stops bool // the index must not advance: the node stops (raft's FSM panics)
 	}{
 		{name: "nil", cmd: nil, err: ErrBadCommand},
 		{name: "version", cmd: &Command{V: 9, Op: OpInit, Time: t0, Init: &InitCmd{}}, err: ErrBadCommand},
@@ -262,7 +263,7 @@ func TestApplyWholeCommandErrors(t *testing.T) {
 		{name: "init bad config", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: badCfg, Profile: prof, Keys: []Key{key}}}, err: ErrBadCommand},
 		{name: "init no keys", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: cfg, Profile: prof}}, err: ErrBadCommand},
 		{name: "init key of another zone", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: cfg, Profile: prof, Keys: []Key{makeKey(t, testKEK, "other.", RoleKSK, t0)}}}, err: ErrBadCommand},
-		{name: "init key sealed with another kek", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: cfg, Profile: prof, Keys: []Key{foreign}}}, err: ErrSeal},
+		{name: "init key sealed with another kek", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: cfg, Profile: prof, Keys: []Key{foreign}}}, err: ErrSeal, stops: true},
 		{name: "init", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: cfg, Profile: prof, Keys: []Key{key}}}},
 		{name: "init twice", cmd: &Command{V: 1, Op: OpInit, Time: t0, Init: &InitCmd{Config: cfg, Profile: prof, Keys: []Key{key}}}, err: ErrExists},
 		{name: "config changes parent", cmd: &Command{V: 1, Op: OpConfig, Time: t0, Config: &ConfigCmd{Config: Config{Parent: "other.example.", NameServers: cfg.NameServers}, Profile: prof}}, err: ErrBadCommand},
@@ -283,8 +284,12 @@ func TestApplyWholeCommandErrors(t *testing.T) {
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("Apply: %v, want %v", err, tt.err)
 			}
-			if got := s.AppliedIndex(); got != index {
-				t.Errorf("AppliedIndex = %d, want %d: a rejected command still advances it", got, index)
+			want := index
+			if tt.stops { // nothing proves this node's KEK yet: it must stop, not skip
+				want = index - 1
+			}
+			if got := s.AppliedIndex(); got != want {
+				t.Errorf("AppliedIndex = %d, want %d", got, want)
 			}
 			if !slices.Equal(s.Zones(), zones) {
 				t.Errorf("zones changed by a rejected command: %+v", s.Zones())

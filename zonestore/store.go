@@ -309,43 +309,40 @@ func (s *Store) Restore(r io.Reader) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("zonestore: restore: %w", err)
 	}
-	// Validate the snapshot before touching the live file.
-	db, _, _, err := openDB(tmpPath, s.kek)
+	// Open (and so validate and index) the snapshot before touching the live file.
+	db, ix, applied, err := openDB(tmpPath, s.kek)
 	if err != nil {
 		return fmt.Errorf("zonestore: restore: %w", err)
 	}
-	if err := db.Close(); err != nil {
+	// Rename it into place while open: the open file follows its inode, and the old
+	// database keeps serving its own (now unlinked) inode until it is closed below.
+	if err := os.Rename(tmpPath, s.path); err != nil {
+		db.Close()
 		return fmt.Errorf("zonestore: restore: %w", err)
 	}
+	syncDir(filepath.Dir(s.path))
 
-	zones, err := s.swap(tmpPath)
-	if err != nil {
-		return fmt.Errorf("zonestore: restore: %w", err)
+	// Readers block only for the pointer swap, not while the old database closes:
+	// bbolt's Close waits for open read transactions, such as a raft snapshot
+	// still streaming from it (invariant 3: keep serving).
+	s.mu.Lock()
+	old := s.db
+	s.db, s.ix = db, ix
+	s.applied.Store(applied)
+	s.mu.Unlock()
+	if err := old.Close(); err != nil {
+		return fmt.Errorf("zonestore: restore: close the replaced database: %w", err)
 	}
-	s.notify(zones)
+	s.notify(ix.zoneNames())
 	return nil
 }
 
-// swap replaces the open file with the one at tmpPath and reloads the index.
-func (s *Store) swap(tmpPath string) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.db.Close(); err != nil {
-		return nil, fmt.Errorf("close: %w", err)
+// syncDir makes a rename in dir durable; failing to is not fatal (raft restores again).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
 	}
-	s.db = nil
-	renameErr := os.Rename(tmpPath, s.path)
-	// After a failed rename this reopens the old file, so the store stays usable.
-	db, ix, applied, err := openDB(s.path, s.kek)
-	if err != nil {
-		return nil, fmt.Errorf("reopen: %w", errors.Join(renameErr, err))
-	}
-	s.db, s.ix = db, ix
-	s.applied.Store(applied)
-	if renameErr != nil {
-		return nil, renameErr
-	}
-	return ix.zoneNames(), nil
 }
 
 // zoneNames returns the parent then the shards.
