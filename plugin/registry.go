@@ -39,6 +39,7 @@ type instance struct {
 	signer *signer.Signer
 	sigOpt signer.Options
 	done   chan struct{} // closed on release: stops the background loops
+	wake   chan struct{} // nudges the rollover scheduler (a roll request, a DS seen)
 
 	cfgMu   sync.Mutex
 	cfg     *config // the latest Corefile's settings
@@ -122,6 +123,8 @@ func reloadable(old, cfg *config) error {
 	switch {
 	case !same(old.Cluster, cfg.Cluster):
 		return fmt.Errorf("mxsign: the cluster block changed: restart the server to apply it (a reload keeps the running raft node)")
+	case !reflect.DeepEqual(old.Policy, cfg.Policy):
+		return fmt.Errorf("mxsign: the policy block changed: restart the server to apply it (the running key manager keeps its policy)")
 	case old.KEKFile != cfg.KEKFile:
 		return fmt.Errorf("mxsign: kek-file changed: restart the server to apply it")
 	case old.Cluster != nil && old.APIAddr != cfg.APIAddr:
@@ -164,7 +167,7 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 		return nil, err
 	}
 	inst := &instance{
-		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), token: token,
+		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1), token: token,
 		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer,
 		apiLn: ln, apiAddr: cfg.APIAddr,
 		prov: &zonestore.Provisioner{
@@ -283,6 +286,8 @@ func (inst *instance) rolloverLoop(r *rollover) {
 		case <-inst.done:
 			return
 		case <-t.C:
+		case <-inst.wake:
+			next = time.Time{}
 		}
 		now := time.Now()
 		if !inst.node.IsLeader() {
@@ -305,6 +310,14 @@ func (inst *instance) rolloverLoop(r *rollover) {
 			continue
 		}
 		next = n
+	}
+}
+
+// wakeRollover asks the scheduler to look at the zones now rather than at its next step.
+func (inst *instance) wakeRollover() {
+	select {
+	case inst.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -3,6 +3,7 @@ package mxsign
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/mxsign/mxsign/plugin/api"
 	"github.com/mxsign/mxsign/signer"
 	"github.com/mxsign/mxsign/signer/keymgr"
 	"github.com/mxsign/mxsign/zonestore"
@@ -34,13 +36,26 @@ signature-refresh 8m
 // minutes of the compressed policy (ZSK rolls every minute, a shard KSK roll by double-DS
 // every three) and, every second, validates what the server answers from the parent's
 // trust anchor down, like a resolver with an empty cache would.
-func TestRolloverServesValidAnswersThroughout(t *testing.T) {
+// rolloverFixture is a store with a parent, one host, a responder and the scheduler,
+// all on a fake clock.
+type rolloverFixture struct {
+	clock       time.Time
+	st          *zonestore.Store
+	applier     zonestore.Applier
+	r           *responder
+	ro          *rollover
+	policy      keymgr.Policy
+	host, shard string
+}
+
+func newRolloverFixture(t *testing.T) *rolloverFixture {
+	t.Helper()
 	p, err := keymgr.ParsePolicy(strings.NewReader(fastPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	now := func() time.Time { return clock }
+	f := &rolloverFixture{clock: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), policy: p}
+	now := func() time.Time { return f.clock }
 	kek, err := zonestore.GenerateKEK(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -67,10 +82,17 @@ func TestRolloverServesValidAnswersThroughout(t *testing.T) {
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("add: %v %v", err, res)
 	}
-	host := res[0].Host.Name()
-	shard := res[0].Host.Shard
-	r := &responder{store: st, signer: signer.New(cfg.Signer), keys: newKeyring(st), now: now, bufSize: 1232, log: log}
-	ro := &rollover{store: st, applier: applier, keys: prov.Keys, policy: p}
+	f.st, f.applier = st, applier
+	f.host, f.shard = res[0].Host.Name(), res[0].Host.Shard
+	f.r = &responder{store: st, signer: signer.New(cfg.Signer), keys: newKeyring(st), now: now, bufSize: 1232, log: log}
+	f.ro = &rollover{store: st, applier: applier, keys: prov.Keys, policy: p}
+	return f
+}
+
+func TestRolloverServesValidAnswersThroughout(t *testing.T) {
+	f := newRolloverFixture(t)
+	ctx := context.Background()
+	st, r, ro, host, shard := f.st, f.r, f.ro, f.host, f.shard
 	ask := func(m *dns.Msg) (*dns.Msg, error) {
 		resp, _ := r.respond(m, false)
 		return resp, nil
@@ -83,6 +105,7 @@ func TestRolloverServesValidAnswersThroughout(t *testing.T) {
 	zskTags, kskTags := map[uint16]bool{}, map[uint16]bool{}
 	checks := 0
 	for i := 0; i < 600; i++ {
+		clock := f.clock
 		if _, err := ro.step(ctx, clock); err != nil {
 			t.Fatalf("%v: step: %v", clock, err)
 		}
@@ -112,11 +135,89 @@ func TestRolloverServesValidAnswersThroughout(t *testing.T) {
 			t.Fatalf("%v: denial: %v", clock, err)
 		}
 		checks++
-		clock = clock.Add(time.Second)
+		f.clock = f.clock.Add(time.Second)
 	}
 	// Ten minutes: ~10 ZSKs and ~3 shard KSKs should have signed answers.
 	if len(zskTags) < 8 || len(kskTags) < 3 {
 		t.Fatalf("rolls did not happen: %d ZSK tags, %d KSK tags signed answers", len(zskTags), len(kskTags))
 	}
 	t.Logf("%d answers validated over 10 simulated minutes; %d ZSKs and %d KSKs signed them", checks, len(zskTags), len(kskTags))
+}
+
+func TestKeyService(t *testing.T) {
+	f := newRolloverFixture(t)
+	ctx := context.Background()
+	svc := &keyService{store: f.st, applier: f.applier, policy: &f.policy, now: func() time.Time { return f.clock }}
+	step := func(d time.Duration) {
+		t.Helper()
+		end := f.clock.Add(d)
+		for ; f.clock.Before(end); f.clock = f.clock.Add(time.Second) {
+			if _, err := f.ro.step(ctx, f.clock); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	step(10 * time.Second)
+	list, err := svc.Keys(ctx, strings.TrimSuffix(f.shard, "."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !list.Managed || list.NextStep == nil || len(list.Keys) < 2 {
+		t.Fatalf("keys of %s: %+v", f.shard, list)
+	}
+	zsks := func() int {
+		l, err := svc.Keys(ctx, f.shard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, k := range l.Keys {
+			if k.Role == "zsk" {
+				n++
+			}
+		}
+		return n
+	}
+	before := zsks()
+	got, err := svc.Rollover(ctx, f.shard, api.RolloverRequest{Role: "zsk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	requested := false
+	for _, k := range got.Keys {
+		requested = requested || k.RollRequested != nil
+	}
+	if !requested {
+		t.Fatalf("no key marked for a roll: %+v", got.Keys)
+	}
+	step(3 * time.Second)
+	if zsks() <= before {
+		t.Fatalf("a requested ZSK roll generated no new ZSK (%d before, %d after)", before, zsks())
+	}
+
+	tests := []struct {
+		name string
+		err  error
+		call func() error
+	}{
+		{name: "bad role", err: api.ErrInvalid, call: func() error { _, err := svc.Rollover(ctx, f.shard, api.RolloverRequest{Role: "big"}); return err }},
+		{name: "algorithm other than the policy's", err: api.ErrInvalid, call: func() error {
+			_, err := svc.Rollover(ctx, f.shard, api.RolloverRequest{Role: "zsk", Algorithm: 15})
+			return err
+		}},
+		{name: "unknown zone", err: api.ErrNotFound, call: func() error { _, err := svc.Keys(ctx, "nope.mx.example."); return err }},
+		{name: "ds seen on a shard", err: api.ErrInvalid, call: func() error { return svc.DSSeen(ctx, f.shard) }},
+		{name: "ds seen with nothing waiting", err: api.ErrConflict, call: func() error { return svc.DSSeen(ctx, "mx.example.") }},
+		{name: "unmanaged", err: api.ErrConflict, call: func() error {
+			_, err := (&keyService{store: f.st, applier: f.applier, now: time.Now}).Rollover(ctx, f.shard, api.RolloverRequest{Role: "zsk"})
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.call(); !errors.Is(err, tc.err) {
+				t.Fatalf("got %v, want %v", err, tc.err)
+			}
+		})
+	}
 }

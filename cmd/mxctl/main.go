@@ -1,9 +1,10 @@
 // Command mxctl is the operator CLI of mxsign: it adds, lists and removes
-// accepted domains, shows zones and DS records, and manages the members of
-// the cluster through the admin API.
+// accepted domains, shows zones and DS records, follows and requests key
+// rollovers, and manages the members of the cluster through the admin API.
 //
 //	mxctl domain add contoso.com
 //	mxctl ds mx.example. > ta.txt
+//	mxctl key roll 1j2b.mx.example. --zsk
 //	mxctl cluster join ns2 10.0.0.2:7000 10.0.0.2:8053
 //
 // Run "mxctl help" for the commands, flags and exit codes.
@@ -45,8 +46,20 @@ Commands:
   domain import FILE         add the domains in FILE, one per line ('#'
                              comments, blank lines ignored; '-' is stdin)
   zones                      list the parent zone and its shards
-  ds ZONE                    print the DS records of ZONE, one per line
-                             (usable as a trust-anchor file)
+  ds ZONE [--trust-anchors]  print the DS records of ZONE, one per line
+                             (usable as a trust-anchor file), or as a
+                             BIND/delv trust-anchors clause
+  ds seen ZONE               confirm that the parent (the registry) now
+                             publishes the new DS of ZONE: a KSK rollover
+                             of the parent zone waits for this
+  keys ZONE                  list the keys of ZONE with their lifecycle
+                             (UTC), and the rollover phase, what it waits
+                             for and when the next step is due (also
+                             "key list ZONE")
+  key roll ZONE --zsk|--ksk|--csk [--algorithm N]
+                             request an early rollover of that key, to
+                             algorithm N (13 or 15) if given; --algorithm N
+                             alone rolls every key to N; prints the keys
   cluster status             list the cluster's members; '*' marks the
                              leader
   cluster join ID RAFT-ADDR API-ADDR [--nonvoter]
@@ -136,6 +149,10 @@ func (c *cli) run(args []string) int {
 		return c.cmdZones(rest)
 	case "ds":
 		return c.cmdDS(rest)
+	case "keys":
+		return c.cmdKeys(rest)
+	case "key":
+		return c.cmdKey(rest)
 	case "cluster":
 		return c.cmdCluster(rest)
 	case "rollover":

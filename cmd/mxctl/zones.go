@@ -42,13 +42,20 @@ func (c *cli) cmdZones(args []string) int {
 
 // cmdDS prints the DS records of a zone one per line, exactly as the server
 // returns them, so that the output is a trust-anchor file. With --trust-anchors it
-// prints them as a BIND trust-anchors clause, the form delv -a reads.
+// prints them as a BIND trust-anchors clause, the form delv -a reads. "ds seen
+// ZONE" is the operator's confirmation that the parent publishes a new DS.
 func (c *cli) cmdDS(args []string) int {
 	fs := c.flagSet("ds")
 	anchors := fs.Bool("trust-anchors", false, "print a BIND/delv trust-anchors clause")
 	pos, err := c.parseArgs(fs, args)
 	if err != nil {
 		return c.parseError(err)
+	}
+	if len(pos) > 0 && pos[0] == "seen" {
+		if len(pos) != 2 || *anchors {
+			return c.usageError("ds seen needs exactly one ZONE and no --trust-anchors")
+		}
+		return c.dsSeen(pos[1])
 	}
 	if len(pos) != 1 {
 		return c.usageError("ds needs exactly one ZONE")

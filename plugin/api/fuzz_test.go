@@ -15,7 +15,7 @@ import (
 // handler with a valid token: it must never panic, every status of 400 or
 // more must come with a JSON error body, and Options.Forward must be offered
 // the writes and only them. The high bit of the method byte runs the handler
-// without a ClusterService.
+// without a ClusterService, the next one without a KeyService.
 func FuzzHandler(f *testing.F) {
 	seeds := []struct {
 		method byte
@@ -53,13 +53,26 @@ func FuzzHandler(f *testing.F) {
 		{2, "/v1/cluster/nodes/%2F", ""},
 		{0x82, "/v1/cluster/nodes/ns2", ""},
 		{4, "/v1/cluster/nodes/ns2", "{}"},
+		{0, "/v1/zones/mx.example./keys", ""},
+		{0, "/v1/zones/other.example/keys", ""},
+		{0x40, "/v1/zones/mx.example/keys", ""},
+		{1, "/v1/zones/mx.example/rollover", `{"role":"zsk"}`},
+		{1, "/v1/zones/mx.example/rollover", `{"role":"ksk","algorithm":15}`},
+		{1, "/v1/zones/mx.example/rollover", `{"algorithm":300}`},
+		{1, "/v1/zones/1j2b.mx.example/rollover", `{"role":"csk"}`},
+		{1, "/v1/zones/mx.example/rollover", `{}`},
+		{0x41, "/v1/zones/mx.example/rollover", `{"role":"zsk"}`},
+		{1, "/v1/zones/mx.example/ds-seen", ""},
+		{1, "/v1/zones/mx.example/ds-seen", "{}"},
+		{1, "/v1/zones/mx.example/ds-seen", `{"x":1}`},
+		{1, "/v1/zones/%2E/ds-seen", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, []byte(s.body))
 	}
 	methods := []string{"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"}
 	f.Fuzz(func(t *testing.T, m byte, target string, body []byte) {
-		method := methods[int(m&0x7f)%len(methods)]
+		method := methods[int(m&0x3f)%len(methods)]
 		path, query, _ := strings.Cut(target, "?")
 		u := &url.URL{Path: "/" + strings.TrimPrefix(path, "/"), RawQuery: query}
 		r := httptest.NewRequest("GET", "/", nil)
@@ -73,6 +86,9 @@ func FuzzHandler(f *testing.F) {
 		opts := Options{Token: testToken, MaxBody: 4096, MaxBatch: 10}
 		if m&0x80 == 0 {
 			opts.Cluster = newFakeCluster()
+		}
+		if m&0x40 == 0 {
+			opts.Keys = newFakeKeys()
 		}
 		forwarded := false
 		opts.Forward = func(http.ResponseWriter, *http.Request) bool {

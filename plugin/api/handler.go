@@ -9,12 +9,15 @@
 //	DELETE /v1/domains/{domain}                                 -> 204
 //	GET    /v1/zones                                            -> 200 ZoneList
 //	GET    /v1/zones/{zone}/ds                                  -> 200 DSList
+//	GET    /v1/zones/{zone}/keys                                -> 200 KeyList
+//	POST   /v1/zones/{zone}/rollover {"role":"zsk"}             -> 202 KeyList
+//	POST   /v1/zones/{zone}/ds-seen                             -> 204
 //	GET    /v1/cluster                                          -> 200 ClusterStatus
 //	POST   /v1/cluster/join          {"id":"ns2",...}           -> 204
 //	DELETE /v1/cluster/nodes/{id}                               -> 204
 //
-// The /v1/cluster routes are served by an optional ClusterService; without
-// one they answer 404. Every response with a status of 400 or more has a
+// The /v1/cluster routes are served by an optional ClusterService and the
+// key routes by an optional KeyService; without one they answer 404. Every response with a status of 400 or more has a
 // JSON Error body. The package imports only the standard library: the plugin
 // implements Service and ClusterService on top of the store and the cluster.
 package api
@@ -53,6 +56,10 @@ type Options struct {
 	// Cluster, when set, serves the /v1/cluster routes; when nil they
 	// answer 404 "clustering is not enabled on this node".
 	Cluster ClusterService
+	// Keys, when set, serves the key routes under /v1/zones/{zone}/ (keys,
+	// rollover, ds-seen); when nil they answer 404 "key management is not
+	// available on this node".
+	Keys KeyService
 	// Forward, when set, is called after authentication for every write
 	// (POST, PUT, PATCH, DELETE), before routing, whatever the path. When
 	// it returns true it has answered the request (for example by proxying
@@ -100,6 +107,7 @@ func NewHandler(svc Service, opts Options) http.Handler {
 	h.handle("/v1/zones/{zone}/ds", map[string]http.HandlerFunc{
 		http.MethodGet: h.ds,
 	})
+	h.handleKeys()
 	h.handleCluster()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s; the API lives under /v1/domains, /v1/zones and /v1/cluster", r.URL.Path))
@@ -284,11 +292,7 @@ func (h *handler) zones(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) ds(w http.ResponseWriter, r *http.Request) {
-	zone := r.PathValue("zone")
-	if !strings.HasSuffix(zone, ".") {
-		zone += "."
-	}
-	list, err := h.svc.DS(r.Context(), zone)
+	list, err := h.svc.DS(r.Context(), pathZone(r))
 	if err != nil {
 		h.serviceError(w, r, err)
 		return
@@ -297,6 +301,15 @@ func (h *handler) ds(w http.ResponseWriter, r *http.Request) {
 		list.DS = []string{}
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// pathZone returns the {zone} path value, fully qualified.
+func pathZone(r *http.Request) string {
+	zone := r.PathValue("zone")
+	if !strings.HasSuffix(zone, ".") {
+		zone += "."
+	}
+	return zone
 }
 
 // normalizeDomain makes an empty record list encode as [] rather than null.

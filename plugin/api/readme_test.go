@@ -21,6 +21,7 @@ func TestREADME(t *testing.T) {
 		fmt.Sprintf("larger than %d MiB", DefaultMaxBody>>20),
 		fmt.Sprintf("(%d hex characters", 2*tokenBytes),
 		fmt.Sprintf(`{"error":"%s"}`, msgNotClustered),
+		fmt.Sprintf(`{"error":"%s"}`, msgNoKeys),
 	} {
 		if !strings.Contains(readme, want) {
 			t.Errorf("README.md does not say %q", want)

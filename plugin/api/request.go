@@ -25,16 +25,32 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 // decodeJSON returns a zero status on success, otherwise the status and
 // message to answer with.
 func decodeJSON(r *http.Request, v any) (int, string) {
+	body, status, msg := readBody(r)
+	if status != 0 {
+		return status, msg
+	}
+	return decodeBody(body, v)
+}
+
+// readBody reads the whole request body; a failure comes back as the status
+// and message to answer with (413 past MaxBody).
+func readBody(r *http.Request) ([]byte, int, string) {
 	if r.Body == nil {
-		return http.StatusBadRequest, "request body is empty; expected a JSON object"
+		return nil, 0, ""
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes; send fewer domains per request", mbe.Limit)
+			return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes; send fewer domains per request", mbe.Limit)
 		}
-		return http.StatusBadRequest, "reading request body: " + err.Error()
+		return nil, http.StatusBadRequest, "reading request body: " + err.Error()
 	}
+	return body, 0, ""
+}
+
+// decodeBody decodes body, which must be exactly one JSON object with only
+// known fields, into v; see decodeJSON.
+func decodeBody(body []byte, v any) (int, string) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return http.StatusBadRequest, "request body is empty; expected a JSON object"

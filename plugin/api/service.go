@@ -57,3 +57,27 @@ type ClusterService interface {
 	// RemoveNode removes the node; ErrNotFound for an unknown id.
 	RemoveNode(ctx context.Context, id string) error
 }
+
+// KeyService is the key management the admin API serves under
+// /v1/zones/{zone}/keys, /rollover and /ds-seen. It is optional: with
+// Options.Keys nil those routes answer 404. Errors follow the Service
+// conventions: ErrNotFound (404) for an unknown zone, ErrConflict (409) when
+// the zone has no key policy (automatic key management is off), ErrInvalid
+// (400), ErrUnavailable (503), anything else 500.
+//
+// The handler guarantees: zone is fully qualified (a missing trailing dot is
+// added); a RolloverRequest has Role "", "zsk", "ksk" or "csk" (lower case)
+// and Algorithm 0, 13 or 15, not both empty. Writes (Rollover, DSSeen) reach
+// the service only when Options.Forward, if set, declined them.
+type KeyService interface {
+	// Keys returns the zone's keys and where its rollover stands.
+	Keys(ctx context.Context, zone string) (KeyList, error)
+	// Rollover records a request to roll the zone's keys early and returns
+	// the key list once it is recorded; the rollover itself proceeds in
+	// the background at the pace the policy allows.
+	Rollover(ctx context.Context, zone string, req RolloverRequest) (KeyList, error)
+	// DSSeen records that the operator saw the zone's new DS published at
+	// the parent (the registry), which a KSK rollover of the parent zone
+	// waits for.
+	DSSeen(ctx context.Context, zone string) error
+}

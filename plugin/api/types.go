@@ -1,5 +1,7 @@
 package api
 
+import "time"
+
 // Record is one resource record in presentation form.
 type Record struct {
 	Name string `json:"name"` // owner name, fully qualified
@@ -110,6 +112,54 @@ type JoinRequest struct {
 // IsVoter reports whether the node joins as a voter: true unless Voter is
 // set to false.
 func (r JoinRequest) IsVoter() bool { return r.Voter == nil || *r.Voter }
+
+// KeyDetail is one DNSSEC key of a zone with its whole lifecycle, as GET
+// /v1/zones/{zone}/keys shows it. It never carries key material. A nil time
+// means the step has not happened (yet).
+type KeyDetail struct {
+	ID        string `json:"id"` // the store's key id
+	Tag       uint16 `json:"tag"`
+	Algorithm uint8  `json:"algorithm"`
+	Role      string `json:"role"`  // "ksk", "zsk", "csk"
+	State     string `json:"state"` // rollover state, e.g. "active"
+
+	Created     *time.Time `json:"created,omitempty"`
+	Published   *time.Time `json:"published,omitempty"`   // DNSKEY in the zone
+	Activated   *time.Time `json:"activated,omitempty"`   // signing
+	Retired     *time.Time `json:"retired,omitempty"`     // no longer signing
+	Removed     *time.Time `json:"removed,omitempty"`     // DNSKEY withdrawn
+	DSSubmitted *time.Time `json:"dsSubmitted,omitempty"` // DS asked for at the parent
+	DSPublished *time.Time `json:"dsPublished,omitempty"` // DS live at the parent
+	DSWithdrawn *time.Time `json:"dsWithdrawn,omitempty"` // DS asked to go
+
+	// DSSeen is set once the DS was confirmed at the parent (for the
+	// parent zone: by the operator, POST /v1/zones/{zone}/ds-seen).
+	DSSeen bool `json:"dsSeen,omitempty"`
+	// RollRequested is when an operator asked to roll this key early.
+	RollRequested *time.Time `json:"rollRequested,omitempty"`
+}
+
+// KeyList is the body answering GET /v1/zones/{zone}/keys and POST
+// /v1/zones/{zone}/rollover. Managed is true when a key policy drives the
+// zone's rollovers; Phase, Waiting and NextStep describe where the current
+// rollover stands and are empty when nothing is scheduled.
+type KeyList struct {
+	Zone     string      `json:"zone"`
+	Managed  bool        `json:"managed"`
+	Phase    string      `json:"phase,omitempty"`
+	Waiting  string      `json:"waiting,omitempty"`  // what the next step waits for
+	NextStep *time.Time  `json:"nextStep,omitempty"` // earliest instant of the next step
+	Keys     []KeyDetail `json:"keys"`
+}
+
+// RolloverRequest is the body of POST /v1/zones/{zone}/rollover. Role is
+// "zsk", "ksk" or "csk"; Algorithm, when not 0, is the algorithm of the new
+// key (13 or 15). A request with only Algorithm rolls every key of the zone
+// to that algorithm.
+type RolloverRequest struct {
+	Role      string `json:"role,omitempty"`
+	Algorithm uint8  `json:"algorithm,omitempty"`
+}
 
 // Error is the body of every response with a status of 400 or more.
 type Error struct {

@@ -119,6 +119,32 @@ func (c *Client) DS(ctx context.Context, zone string) (api.DSList, error) {
 	return l, err
 }
 
+// Keys returns the keys of zone (with or without the trailing dot) and where
+// its rollover stands (GET /v1/zones/{zone}/keys). An unknown zone is a
+// *StatusError with Status 404, as is a server without key management.
+func (c *Client) Keys(ctx context.Context, zone string) (api.KeyList, error) {
+	var l api.KeyList
+	err := c.do(ctx, http.MethodGet, "/v1/zones/"+url.PathEscape(zone)+"/keys", nil, &l)
+	return l, err
+}
+
+// Rollover asks for an early key rollover of zone (POST
+// /v1/zones/{zone}/rollover) and returns the key list once the request is
+// recorded. A zone without a key policy is a *StatusError with Status 409,
+// an invalid role or algorithm one with Status 400.
+func (c *Client) Rollover(ctx context.Context, zone string, req api.RolloverRequest) (api.KeyList, error) {
+	var l api.KeyList
+	err := c.do(ctx, http.MethodPost, "/v1/zones/"+url.PathEscape(zone)+"/rollover", req, &l)
+	return l, err
+}
+
+// DSSeen confirms that the parent (the registry) publishes the new DS of
+// zone (POST /v1/zones/{zone}/ds-seen). A zone without a key policy is a
+// *StatusError with Status 409.
+func (c *Client) DSSeen(ctx context.Context, zone string) error {
+	return c.do(ctx, http.MethodPost, "/v1/zones/"+url.PathEscape(zone)+"/ds-seen", nil, nil)
+}
+
 // ClusterStatus returns the cluster's leader and members (GET /v1/cluster).
 // A server without clustering answers a *StatusError with Status 404.
 func (c *Client) ClusterStatus(ctx context.Context) (api.ClusterStatus, error) {

@@ -1,0 +1,174 @@
+package mxsign
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/mxsign/mxsign/plugin/api"
+	"github.com/mxsign/mxsign/signer/keymgr"
+	"github.com/mxsign/mxsign/zonestore"
+)
+
+// keyService implements api.KeyService: key status for every zone, and manual roll
+// requests and parent-DS confirmations when a policy drives the keys.
+type keyService struct {
+	store   *zonestore.Store
+	applier zonestore.Applier
+	policy  *keymgr.Policy // nil: keys are not managed
+	now     func() time.Time
+	wake    func() // nudges the scheduler after a request
+}
+
+var _ api.KeyService = (*keyService)(nil)
+
+func (s *keyService) zone(name string) (zonestore.Zone, keymgr.ZoneKind, error) {
+	z, err := s.store.Zone(dns.Fqdn(strings.ToLower(name)))
+	if err != nil {
+		return z, 0, apiError(err)
+	}
+	if z.Kind == zonestore.KindParent {
+		return z, keymgr.Parent, nil
+	}
+	return z, keymgr.Shard, nil
+}
+
+func (s *keyService) Keys(_ context.Context, zone string) (api.KeyList, error) {
+	z, kind, err := s.zone(zone)
+	if err != nil {
+		return api.KeyList{}, err
+	}
+	keys, err := s.store.Keys(z.Name)
+	if err != nil {
+		return api.KeyList{}, apiError(err)
+	}
+	out := api.KeyList{Zone: z.Name, Managed: s.policy != nil, Keys: make([]api.KeyDetail, 0, len(keys))}
+	if s.policy != nil {
+		states := make([]keymgr.KeyState, len(keys))
+		for i, k := range keys {
+			states[i] = keyState(k, kind)
+		}
+		_, _, st := keymgr.Next(s.now(), z.Name, kind, *s.policy, states)
+		out.Phase, out.Waiting = st.Phase, st.Waiting
+		if !st.NextStep.IsZero() {
+			t := st.NextStep
+			out.NextStep = &t
+		}
+	}
+	for _, k := range keys {
+		if !k.Timed {
+			timed(&k, kind)
+		}
+		out.Keys = append(out.Keys, api.KeyDetail{
+			ID: k.ID, Tag: k.Tag, Algorithm: k.Algorithm, Role: string(k.Role), State: string(k.DeriveState()),
+			Created: when(k.Created), Published: when(k.Published), Activated: when(k.Activated),
+			Retired: when(k.Retired), Removed: when(k.Removed), DSSubmitted: when(k.DSSubmitted),
+			DSPublished: when(k.DSPublishedAt), DSWithdrawn: when(k.DSWithdrawn), DSSeen: k.DSSeen,
+			RollRequested: when(k.RollRequested),
+		})
+	}
+	return out, nil
+}
+
+func when(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *keyService) Rollover(ctx context.Context, zone string, req api.RolloverRequest) (api.KeyList, error) {
+	z, kind, err := s.zone(zone)
+	if err != nil {
+		return api.KeyList{}, err
+	}
+	if s.policy == nil {
+		return api.KeyList{}, fmt.Errorf("%w: automatic key management is off: add a policy block to the Corefile", api.ErrConflict)
+	}
+	if req.Algorithm != 0 && req.Algorithm != s.policy.Algorithm {
+		return api.KeyList{}, fmt.Errorf("%w: an algorithm rollover is started by changing the policy's algorithm (it applies to every zone); this zone rolls to algorithm %d", api.ErrInvalid, s.policy.Algorithm)
+	}
+	role := keymgr.Role(req.Role)
+	if role != keymgr.ZSK && role != keymgr.KSK && role != keymgr.CSK {
+		return api.KeyList{}, fmt.Errorf("%w: role %q: want zsk, ksk or csk", api.ErrInvalid, req.Role)
+	}
+	keys, err := s.store.Keys(z.Name)
+	if err != nil {
+		return api.KeyList{}, apiError(err)
+	}
+	now := s.now()
+	states := make([]keymgr.KeyState, len(keys))
+	for i, k := range keys {
+		states[i] = keyState(k, kind)
+	}
+	rolled, err := keymgr.RequestRoll(now, states, role)
+	if err != nil {
+		return api.KeyList{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	}
+	var changed []zonestore.Key
+	for i, k := range keys {
+		if rolled[i].RollRequested.Equal(k.RollRequested) {
+			continue
+		}
+		if !k.Timed {
+			timed(&k, kind)
+		}
+		k.RollRequested = rolled[i].RollRequested
+		changed = append(changed, k)
+	}
+	if err := s.write(ctx, z.Name, changed, now); err != nil {
+		return api.KeyList{}, err
+	}
+	return s.Keys(ctx, z.Name)
+}
+
+func (s *keyService) DSSeen(ctx context.Context, zone string) error {
+	z, kind, err := s.zone(zone)
+	if err != nil {
+		return err
+	}
+	if s.policy == nil {
+		return fmt.Errorf("%w: automatic key management is off: add a policy block to the Corefile", api.ErrConflict)
+	}
+	if kind != keymgr.Parent {
+		return fmt.Errorf("%w: %s is a shard: its DS is in the parent zone served here, nothing to confirm", api.ErrInvalid, z.Name)
+	}
+	keys, err := s.store.Keys(z.Name)
+	if err != nil {
+		return apiError(err)
+	}
+	now := s.now()
+	var changed []zonestore.Key
+	for _, k := range keys {
+		if !k.Timed {
+			timed(&k, kind)
+		}
+		if k.DSSubmitted.IsZero() || !k.DSWithdrawn.IsZero() || k.DSSeen {
+			continue
+		}
+		k.DSSeen, k.DSPublishedAt = true, now
+		changed = append(changed, k)
+	}
+	if len(changed) == 0 {
+		return fmt.Errorf("%w: no DS of %s is waiting to be seen at the registry", api.ErrConflict, z.Name)
+	}
+	return s.write(ctx, z.Name, changed, now)
+}
+
+func (s *keyService) write(ctx context.Context, zone string, keys []zonestore.Key, now time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := s.applier.Apply(ctx, &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
+		Keys: &zonestore.KeysCmd{Zone: zone, Keys: keys}})
+	if err != nil {
+		return apiError(err)
+	}
+	if s.wake != nil {
+		s.wake()
+	}
+	return nil
+}
