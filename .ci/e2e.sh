@@ -56,10 +56,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-soa_answers() { dig +tries=1 +time=1 +norec @"$ADDR" -p "$1" "$PARENT" SOA | grep -q 'status: NOERROR'; }
-api_ready() { curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/data/token")" "http://$API_ADDR/v1/zones"; }
 
-mxctl() { (cd "$WORK" && MXSIGN_API="$API_ADDR" "$BIN/mxctl" "$@"); }
 api_get() { # api_get PATH: body on stdout, fails on a non-2xx status
   curl -sS -f -H "Authorization: Bearer $(cat "$WORK/data/token")" "http://$API_ADDR$1"
 }
@@ -105,7 +102,6 @@ delv_denied() {
 }
 
 # Checks on the admin API and mxctl; each sets LAST for the failure report.
-mxctl_ok() { LAST=$(mxctl "$@" 2>&1); }
 mxctl_shows() { # mxctl_shows TEXT ARGS...: mxctl ARGS succeeds and prints TEXT
   local want=${1%.}
   shift

@@ -154,3 +154,10 @@ start_unbound() {
   UB_PID=$!
   wait_until "$READY_TIMEOUT" "unbound on port $UB_PORT" resolver_answers
 }
+
+# A single mxsign under test (e2e.sh, rollover.sh). Reads ADDR, PARENT, WORK, API_ADDR,
+# BIN; mxctl_ok sets LAST.
+soa_answers() { dig +tries=1 +time=1 +norec @"$ADDR" -p "$1" "$PARENT" SOA | grep -q 'status: NOERROR'; }
+api_ready() { curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/data/token")" "http://$API_ADDR/v1/zones"; }
+mxctl() { (cd "$WORK" && MXSIGN_API="$API_ADDR" "$BIN/mxctl" "$@"); }
+mxctl_ok() { LAST=$(mxctl "$@" 2>&1); }

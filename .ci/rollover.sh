@@ -74,10 +74,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
-soa_answers() { dig +tries=1 +time=1 +norec @"$ADDR" -p "$1" "$PARENT" SOA | grep -q 'status: NOERROR'; }
-api_ready() { curl -sf -o /dev/null -H "Authorization: Bearer $(cat "$WORK/data/token")" "http://$API_ADDR/v1/zones"; }
-mxctl() { (cd "$WORK" && MXSIGN_API="$API_ADDR" "$BIN/mxctl" "$@"); }
-mxctl_ok() { LAST=$(mxctl "$@" 2>&1); }
 
 # Time, without forking where it is called once a query.
 now_us() { US=${EPOCHREALTIME//[!0-9]/}; }
@@ -239,17 +235,7 @@ $PARENT:$DNS_PORT {
             tlsa 3 1 1 $TLSA_HEX
         }
         policy {
-            zsk-lifetime 60s
-            ksk-lifetime 180s
-            dnskey-ttl 5s
-            max-zone-ttl 5s
-            propagation-delay 2s
-            parent-ds-ttl 5s
-            parent-propagation-delay 2s
-            publish-safety 1s
-            retire-safety 1s
-            signature-validity 10m
-            signature-refresh 8m
+$(grep -v '^#' "$ROOT/testzones/fast.policy" | sed 's/^/            /')
         }
     }
     errors

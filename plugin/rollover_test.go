@@ -14,23 +14,9 @@ import (
 	"github.com/mxsign/mxsign/plugin/api"
 	"github.com/mxsign/mxsign/signer"
 	"github.com/mxsign/mxsign/signer/keymgr"
+	"github.com/mxsign/mxsign/testzones"
 	"github.com/mxsign/mxsign/zonestore"
 )
-
-// fastPolicy is the compressed-time policy of the rollover end-to-end run.
-const fastPolicy = `
-zsk-lifetime 60s
-ksk-lifetime 180s
-dnskey-ttl 5s
-max-zone-ttl 5s
-propagation-delay 2s
-parent-ds-ttl 5s
-parent-propagation-delay 2s
-publish-safety 1s
-retire-safety 1s
-signature-validity 10m
-signature-refresh 8m
-`
 
 // TestRolloverServesValidAnswersThroughout runs the key manager on a fake clock for ten
 // minutes of the compressed policy (ZSK rolls every minute, a shard KSK roll by double-DS
@@ -50,7 +36,7 @@ type rolloverFixture struct {
 
 func newRolloverFixture(t *testing.T) *rolloverFixture {
 	t.Helper()
-	p, err := keymgr.ParsePolicy(strings.NewReader(fastPolicy))
+	p, err := keymgr.ParsePolicy(strings.NewReader(testzones.FastPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,25 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mxsign/mxsign/testzones"
 )
 
 func TestRolloverSimulate(t *testing.T) {
 	dir := t.TempDir()
 	fast := filepath.Join(dir, "fast.policy")
-	if err := os.WriteFile(fast, []byte(`policy {
-    zsk-lifetime 60s
-    ksk-lifetime 180s
-    dnskey-ttl 5s
-    max-zone-ttl 5s
-    propagation-delay 2s
-    parent-ds-ttl 5s
-    parent-propagation-delay 2s
-    publish-safety 1s
-    retire-safety 1s
-    signature-validity 10m
-    signature-refresh 8m
-}
-`), 0o644); err != nil {
+	// A Corefile block pasted as is must parse too.
+	if err := os.WriteFile(fast, []byte("policy {\n"+testzones.FastPolicy+"}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tooShort := filepath.Join(dir, "short.policy")
