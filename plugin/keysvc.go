@@ -19,8 +19,11 @@ type keyService struct {
 	store   *zonestore.Store
 	applier zonestore.Applier
 	policy  *keymgr.Policy // nil: keys are not managed
-	now     func() time.Time
-	wake    func() // nudges the scheduler after a request
+	// plan, if set, is the policy the scheduler plans with at an instant (the
+	// Corefile's, with values held after a change: policyState.effective).
+	plan func(now time.Time) (keymgr.Policy, time.Time, bool)
+	now  func() time.Time
+	wake func() // nudges the scheduler after a request
 }
 
 var _ api.KeyService = (*keyService)(nil)
@@ -51,7 +54,13 @@ func (s *keyService) Keys(_ context.Context, zone string) (api.KeyList, error) {
 		for i, k := range keys {
 			states[i] = keyState(k, kind)
 		}
-		_, _, st := keymgr.Next(s.now(), z.Name, kind, *s.policy, states)
+		now, p := s.now(), *s.policy
+		if s.plan != nil {
+			if e, _, ok := s.plan(now); ok {
+				p = e
+			}
+		}
+		_, _, st := keymgr.Next(now, z.Name, kind, p, states)
 		out.Phase, out.Waiting = st.Phase, st.Waiting
 		if !st.NextStep.IsZero() {
 			t := st.NextStep

@@ -22,6 +22,7 @@ import (
 	"github.com/mxsign/mxsign/plugin/api"
 	"github.com/mxsign/mxsign/plugin/api/client"
 	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/signer/keymgr"
 	"github.com/mxsign/mxsign/zonestore"
 )
 
@@ -38,6 +39,7 @@ type instance struct {
 	prov   *zonestore.Provisioner
 	signer *signer.Signer
 	sigOpt signer.Options
+	policy *policyState  // the key policy the scheduler plans with (changes on reload)
 	done   chan struct{} // closed on release: stops the background loops
 	wake   chan struct{} // nudges the rollover scheduler (a roll request, a DS seen)
 
@@ -88,6 +90,13 @@ func acquire(cfg *config, token string) (*instance, error) {
 		if err := reloadable(old, cfg); err != nil {
 			return nil, err
 		}
+		// The policy first: the new settings proposed below may lower the TTLs served,
+		// and the scheduler must already hold the old values when they do.
+		inst.observeServed()
+		if until := inst.policy.set(time.Now(), cfg.Policy, cfg.Signer); !reflect.DeepEqual(old.Policy, cfg.Policy) {
+			logPolicyChange(old.Policy, cfg.Policy, until)
+			inst.wakeRollover()
+		}
 		inst.setToken(token)
 		if inst.sigOpt != cfg.Signer {
 			inst.signer, inst.sigOpt = signer.New(cfg.Signer), cfg.Signer
@@ -97,7 +106,9 @@ func acquire(cfg *config, token string) (*instance, error) {
 		inst.pending = true // a reload asks for its settings to be proposed
 		inst.cfgMu.Unlock()
 		if inst.node.IsLeader() {
-			return inst, inst.proposeConfig()
+			err := inst.proposeConfig()
+			inst.observeServed()
+			return inst, err
 		}
 		log.Infof("reloaded on a follower: the settings are proposed when this node leads; reload the leader to apply them now")
 		return inst, nil
@@ -111,7 +122,8 @@ func acquire(cfg *config, token string) (*instance, error) {
 }
 
 // reloadable refuses Corefile changes that a reload cannot apply to a running
-// instance: they need a restart (the raft node and the store are opened once).
+// instance: they need a restart (the raft node and the store are opened once), or,
+// for the policy, they are not a change a key manager can make safely.
 func reloadable(old, cfg *config) error {
 	same := func(a, b *clusterConfig) bool {
 		if a == nil || b == nil {
@@ -123,8 +135,8 @@ func reloadable(old, cfg *config) error {
 	switch {
 	case !same(old.Cluster, cfg.Cluster):
 		return fmt.Errorf("mxsign: the cluster block changed: restart the server to apply it (a reload keeps the running raft node)")
-	case !reflect.DeepEqual(old.Policy, cfg.Policy):
-		return fmt.Errorf("mxsign: the policy block changed: restart the server to apply it (the running key manager keeps its policy)")
+	case old.Policy != nil && cfg.Policy != nil && old.Policy.CSK != cfg.Policy.CSK:
+		return fmt.Errorf("mxsign: policy: csk changed: switching between a combined signing key and a KSK/ZSK pair is not a rollover the key manager performs; keep csk as it was")
 	case old.KEKFile != cfg.KEKFile:
 		return fmt.Errorf("mxsign: kek-file changed: restart the server to apply it")
 	case old.Cluster != nil && old.APIAddr != cfg.APIAddr:
@@ -168,7 +180,7 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	}
 	inst := &instance{
 		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1), token: token,
-		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer,
+		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer, policy: newPolicyState(cfg.Policy, cfg.Signer),
 		apiLn: ln, apiAddr: cfg.APIAddr,
 		prov: &zonestore.Provisioner{
 			Store:   st,
@@ -178,6 +190,9 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 			Rand:    rand.Reader,
 		},
 	}
+	// What the store served before this start: the settings proposed below may lower
+	// its TTLs while caches still hold them.
+	inst.observeServed()
 	if cfg.Cluster == nil {
 		// Embedded default: the node elects itself at once; make the parent zone
 		// before the server answers its first query.
@@ -198,9 +213,10 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	// reloaded (leaderLoop): restarting a node with an older Corefile must not roll the
 	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
-	if cfg.Policy != nil {
-		go inst.rolloverLoop(&rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy})
-	}
+	// The scheduler runs on every member (a reload may turn a policy on); it steps
+	// only as leader, through the gate.
+	gate := &leaderGate{node: node}
+	go inst.rolloverLoop(&rollover{store: st, applier: gate, keys: inst.prov.Keys}, gate)
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)
 	}
@@ -276,8 +292,10 @@ func (inst *instance) leaderLoop() {
 }
 
 // rolloverLoop runs the key manager on the leader: each second it checks whether a
-// step is due (or a minute passed, to pick up new shards) and takes it.
-func (inst *instance) rolloverLoop(r *rollover) {
+// step is due (or a minute passed, to pick up new shards) and takes it. On every
+// member it first records the TTLs the store serves, so that a member that becomes
+// leader knows which old values still hold.
+func (inst *instance) rolloverLoop(r *rollover, gate *leaderGate) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var next, last time.Time
@@ -290,18 +308,20 @@ func (inst *instance) rolloverLoop(r *rollover) {
 			next = time.Time{}
 		}
 		now := time.Now()
-		if !inst.node.IsLeader() {
-			next = time.Time{}
+		if !inst.observeServed() {
 			continue
 		}
-		if _, _, ok := inst.store.Config(); !ok {
+		p, holdEnds, managed := inst.policy.effective(now)
+		if !managed || !inst.node.IsLeader() {
+			gate.close()
+			next = time.Time{}
 			continue
 		}
 		if !next.IsZero() && now.Before(next) && now.Sub(last) < time.Minute {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		n, err := r.step(ctx, now)
+		n, err := inst.stepRollover(ctx, r, gate, p, now)
 		cancel()
 		last = now
 		if err != nil {
@@ -309,7 +329,48 @@ func (inst *instance) rolloverLoop(r *rollover) {
 			next = time.Time{}
 			continue
 		}
+		if !holdEnds.IsZero() && (n.IsZero() || holdEnds.Before(n)) {
+			n = holdEnds // the waits shorten when a hold ends
+		}
 		next = n
+	}
+}
+
+// observeServed records the TTLs the store serves now in the policy state; false if
+// the store has no settings yet.
+func (inst *instance) observeServed() bool {
+	zc, prof, ok := inst.store.Config()
+	if ok {
+		inst.policy.observe(time.Now(), zc, prof)
+	}
+	return ok
+}
+
+// stepRollover takes the steps due at now with policy p once the gate is open (this
+// node leads and its store has caught up with the term). It returns zero when the
+// gate stays closed.
+func (inst *instance) stepRollover(ctx context.Context, r *rollover, gate *leaderGate, p keymgr.Policy, now time.Time) (time.Time, error) {
+	ok, err := gate.ready(ctx)
+	if !ok || err != nil {
+		return time.Time{}, err
+	}
+	r.policy = p
+	return r.step(ctx, now)
+}
+
+// logPolicyChange says what a reload did to the key policy.
+func logPolicyChange(old, cur *keymgr.Policy, holdUntil time.Time) {
+	switch {
+	case cur == nil:
+		log.Infof("key policy removed: rollovers stop where they are (every step's state is valid to keep) and no key is rolled until a policy is set again")
+		return
+	case old == nil:
+		log.Infof("key policy set: the leader starts managing keys")
+	default:
+		log.Infof("key policy changed")
+	}
+	if !holdUntil.IsZero() {
+		log.Infof("key rollover waits keep the earlier TTLs, delays and signature timing where they were longer, until %s (resolvers may still hold what was served under them); restarting this member before then forgets that", holdUntil.UTC().Format(time.RFC3339))
 	}
 }
 
