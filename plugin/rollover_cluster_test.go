@@ -52,8 +52,9 @@ type member struct {
 
 func (m *member) up() bool { return m.node != nil }
 
-// startMember opens (or reopens, on the same directory and address) a member.
-func startMember(t *testing.T, m *member, kek []byte, clock *fakeClock, bootstrap bool) {
+// startMember opens (or reopens, on the same directory and address) a member whose
+// responder signs with sig.
+func startMember(t *testing.T, m *member, kek []byte, sig signer.Options, clock *fakeClock, bootstrap bool) {
 	t.Helper()
 	st, err := zonestore.Open(zonestore.Options{Path: filepath.Join(m.dir, "mxsign.db"), KEK: kek})
 	if err != nil {
@@ -77,8 +78,7 @@ func startMember(t *testing.T, m *member, kek []byte, clock *fakeClock, bootstra
 	}
 	m.st, m.node, m.addr = st, node, node.RaftAddr()
 	m.gate = &leaderGate{node: node}
-	m.r = &responder{store: st, signer: signer.New(signer.Options{Validity: 10 * time.Minute, Refresh: 8 * time.Minute}),
-		keys: newKeyring(st), now: clock.Now, bufSize: 1232, log: log}
+	m.r = &responder{store: st, signer: signer.New(sig), keys: newKeyring(st), now: clock.Now, bufSize: 1232, log: log}
 }
 
 func (m *member) stop(t *testing.T) {
@@ -166,9 +166,6 @@ func TestRolloverLeaderChange(t *testing.T) {
 			m.stop(t)
 		}
 	})
-	startMember(t, members[0], kek, clock, true)
-	waitFor(t, "n1 to lead", 10*time.Second, members[0].node.IsLeader)
-
 	cfg := &config{
 		Zone: zonestore.Config{Parent: "mx.example.",
 			NameServers: []zonestore.NameServer{{Name: "ns1.mx.example.", A: []string{"192.0.2.53"}}}}.WithDefaults(),
@@ -176,6 +173,9 @@ func TestRolloverLeaderChange(t *testing.T) {
 		Policy:  &p,
 	}
 	applyPolicy(cfg)
+	startMember(t, members[0], kek, cfg.Signer, clock, true)
+	waitFor(t, "n1 to lead", 10*time.Second, members[0].node.IsLeader)
+
 	keys := keyFactory(kek, cfg.Zone.DNSKEYTTL)
 	prov := &zonestore.Provisioner{Store: members[0].st, Applier: members[0].node, Keys: keys, Now: clock.Now, Rand: rand.Reader}
 	if err := prov.Init(ctx, cfg.Zone, cfg.Profile); err != nil {
@@ -187,7 +187,7 @@ func TestRolloverLeaderChange(t *testing.T) {
 	}
 	host, shard := res[0].Host.Name(), res[0].Host.Shard
 	for _, m := range members[1:] {
-		startMember(t, m, kek, clock, false)
+		startMember(t, m, kek, cfg.Signer, clock, false)
 		if err := members[0].node.Join(ctx, m.id, m.addr, "api-"+m.id, true); err != nil {
 			t.Fatalf("join %s: %v", m.id, err)
 		}
@@ -308,7 +308,7 @@ func TestRolloverLeaderChange(t *testing.T) {
 			}
 		case stopped != nil && now.Sub(stoppedAt) >= 20*time.Second:
 			t.Logf("%v: restarting %s", now, stopped.id)
-			startMember(t, stopped, kek, clock, false)
+			startMember(t, stopped, kek, cfg.Signer, clock, false)
 			stopped = nil
 		case kskSucc == "" && genDone && stopped == nil:
 			// A KSK successor whose DS is published, not yet in the DNSKEY RRset.

@@ -111,15 +111,15 @@ func TestSimulatePolicySwitch(t *testing.T) {
 		naive     bool
 		wantBogus bool // at least one instant of the sweep is caught
 	}{
-		{name: "lower ttls and delays, held, shard", kind: Shard, from: long, to: []step{{p: short}}, days: 1, start: 10 * time.Minute, sweep: 13 * time.Second, span: 150 * time.Second},
-		{name: "lower ttls and delays, held, parent", kind: Parent, from: long, to: []step{{p: short}}, days: 1, start: 10 * time.Minute, sweep: 13 * time.Second, span: 150 * time.Second},
-		{name: "lower ttls and delays, naive", kind: Shard, from: long, to: []step{{p: short}}, days: 1, start: 10 * time.Minute, sweep: 13 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
+		{name: "lower ttls and delays, held, shard", kind: Shard, from: long, to: []step{{p: short}}, days: 1, start: 10 * time.Minute, sweep: 19 * time.Second, span: 150 * time.Second},
+		{name: "lower ttls and delays, held, parent", kind: Parent, from: long, to: []step{{p: short}}, days: 1, start: 10 * time.Minute, sweep: 19 * time.Second, span: 150 * time.Second},
+		{name: "lower ttls and delays, naive", kind: Shard, from: long, to: []step{{p: short}}, days: 1, start: 10 * time.Minute, sweep: 19 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
 		{name: "lower the DS TTL, naive", kind: Shard, from: long, to: []step{{p: lowDS}}, days: 1, start: 11*time.Minute + 20*time.Second, sweep: 3 * time.Second, span: time.Minute, naive: true, wantBogus: true},
-		{name: "lower the propagation delay, naive", kind: Shard, from: long, to: []step{{p: lowDprp}}, days: 1, start: 10 * time.Minute, sweep: 13 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
-		{name: "shorten signature reuse, naive", kind: Shard, from: long, to: []step{{p: lowDsgn}}, days: 1, start: 10 * time.Minute, sweep: 13 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
-		{name: "raise ttls needs no hold", kind: Shard, from: short, to: []step{{p: long}}, days: 1, start: 10 * time.Minute, sweep: 13 * time.Second, span: 150 * time.Second, naive: true},
-		{name: "two switches within the holdover, held", kind: Shard, from: long, to: []step{{p: mid}, {after: 20 * time.Second, p: short}}, days: 1, start: 10 * time.Minute, sweep: 17 * time.Second, span: 150 * time.Second},
-		{name: "two switches within the holdover, naive", kind: Shard, from: long, to: []step{{p: mid}, {after: 20 * time.Second, p: short}}, days: 1, start: 10 * time.Minute, sweep: 17 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
+		{name: "lower the propagation delay, naive", kind: Shard, from: long, to: []step{{p: lowDprp}}, days: 1, start: 10 * time.Minute, sweep: 19 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
+		{name: "shorten signature reuse, naive", kind: Shard, from: long, to: []step{{p: lowDsgn}}, days: 1, start: 10 * time.Minute, sweep: 19 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
+		{name: "raise ttls needs no hold", kind: Shard, from: short, to: []step{{p: long}}, days: 1, start: 10 * time.Minute, sweep: 19 * time.Second, span: 150 * time.Second, naive: true},
+		{name: "two switches within the holdover, held", kind: Shard, from: long, to: []step{{p: mid}, {after: 20 * time.Second, p: short}}, days: 1, start: 10 * time.Minute, sweep: 29 * time.Second, span: 150 * time.Second},
+		{name: "two switches within the holdover, naive", kind: Shard, from: long, to: []step{{p: mid}, {after: 20 * time.Second, p: short}}, days: 1, start: 10 * time.Minute, sweep: 29 * time.Second, span: 150 * time.Second, naive: true, wantBogus: true},
 		{name: "lower ttls with an algorithm roll, held", kind: Shard, from: long, to: []step{{p: shortAlg}}, days: 1, start: 10 * time.Minute, sweep: 37 * time.Second, span: 150 * time.Second},
 		{name: "default policy, lower ttls mid-roll, held", kind: Shard, from: def, to: []step{{p: defShort}}, days: 60, start: 29 * day, sweep: 11 * time.Hour, span: 2 * day},
 		{name: "default policy, lower ttls mid-roll, naive", kind: Shard, from: def, to: []step{{p: defShort}}, days: 60, start: 29 * day, sweep: 11 * time.Hour, span: 2 * day, naive: true, wantBogus: true},
