@@ -84,9 +84,8 @@ func (s *policyState) current() keymgr.Policy {
 }
 
 // set installs the policy of a reloaded Corefile (nil: keys no longer managed) and
-// the signer options it runs with. It returns when the old values stop holding
-// (zero if nothing is held).
-func (s *policyState) set(now time.Time, p *keymgr.Policy, sig signer.Options) time.Time {
+// the signer options it runs with, holding the old values that are longer.
+func (s *policyState) set(now time.Time, p *keymgr.Policy, sig signer.Options) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var from *keymgr.Policy
@@ -102,23 +101,27 @@ func (s *policyState) set(now time.Time, p *keymgr.Policy, sig signer.Options) t
 		f.SignatureCacheMaxAge = s.dsgn
 		from = &f
 	}
-	if from != nil {
-		s.changes = append(s.changes, keymgr.Switched(*from, now))
-	}
 	s.policy, s.dsgn = nil, signatureReuse(sig)
 	if p != nil {
 		cp := *p
 		s.policy = &cp
 	}
 	s.peak = s.served
+	if from != nil {
+		ch := keymgr.Switched(*from, now)
+		s.hold(now, &ch)
+	}
+}
+
+// heldUntil returns when the last hold ends (zero if nothing is held at now).
+func (s *policyState) heldUntil(now time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var until time.Time
 	for _, c := range s.changes {
-		if c.Until.After(until) {
+		if c.Until.After(now) && c.Until.After(until) {
 			until = c.Until
 		}
-	}
-	if !until.After(now) {
-		return time.Time{}
 	}
 	return until
 }
@@ -129,11 +132,25 @@ func (s *policyState) observe(now time.Time, cfg zonestore.Config, prof zonestor
 	sv := servedOf(cfg, prof)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	var ch *keymgr.PolicyChange
 	if s.seen && sv != s.served && s.policy != nil {
-		s.changes = append(s.changes, keymgr.Switched(s.current(), now))
+		c := keymgr.Switched(s.current(), now)
+		ch = &c
 	}
 	s.served, s.seen = sv, true
 	s.peak = s.peak.atLeast(sv)
+	s.hold(now, ch)
+}
+
+// hold keeps ch, a change just made, if it holds any value longer than the current
+// policy has. The caller holds mu.
+func (s *policyState) hold(now time.Time, ch *keymgr.PolicyChange) {
+	if ch == nil {
+		return
+	}
+	if s.policy == nil || keymgr.Effective(now, s.current(), []keymgr.PolicyChange{*ch}) != s.current() {
+		s.changes = append(s.changes, *ch)
+	}
 }
 
 // effective returns the policy to plan with at now and the earliest instant a hold

@@ -28,6 +28,8 @@ func TestPolicyState(t *testing.T) {
 	slow := fast // TTLs of 30-40s, longer delays
 	slow.DNSKEYTTL, slow.MaxZoneTTL, slow.ParentDSTTL = 30*time.Second, 40*time.Second, 30*time.Second
 	slow.PropagationDelay = 5 * time.Second
+	longerZSK := fast
+	longerZSK.ZSKLifetime = 2 * time.Hour
 	t0 := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	sec := time.Second
 
@@ -56,10 +58,10 @@ func TestPolicyState(t *testing.T) {
 			dnskey: 30 * sec, maxTTL: 40 * sec, dprp: 5 * sec, dsgn: 2 * time.Minute, holdEnds: 163 * sec},
 		{name: "reload lowers the values: hold over", run: reloadTo(t0, &slow, &fast), at: slow.Holdover(),
 			dnskey: 5 * sec, maxTTL: 5 * sec, dprp: 2 * sec, dsgn: 2 * time.Minute},
-		{name: "reload raises the values", run: reloadTo(t0, &fast, &slow), at: 10 * sec,
-			dnskey: 30 * sec, maxTTL: 40 * sec, dprp: 5 * sec, dsgn: 2 * time.Minute, holdEnds: fast.Holdover()},
-		{name: "reload raises the values: the new ones hold too", run: reloadTo(t0, &fast, &slow), at: fast.Holdover(),
-			dnskey: 30 * sec, maxTTL: 40 * sec, dprp: 5 * sec, dsgn: 2 * time.Minute, holdEnds: slow.Holdover()},
+		{name: "reload raises the values: nothing to hold", run: reloadTo(t0, &fast, &slow), at: 10 * sec,
+			dnskey: 30 * sec, maxTTL: 40 * sec, dprp: 5 * sec, dsgn: 2 * time.Minute},
+		{name: "reload changes a lifetime only: nothing to hold", run: reloadTo(t0, &fast, &longerZSK), at: 10 * sec,
+			dnskey: 5 * sec, maxTTL: 5 * sec, dprp: 2 * sec, dsgn: 2 * time.Minute},
 		{name: "the served TTLs drop later (proposed by the leader after the reload)", run: func(t *testing.T) *policyState {
 			s := newPolicyState(&slow, signer.Options{})
 			serve(s, t0.Add(-time.Hour), &slow)

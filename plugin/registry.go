@@ -93,9 +93,12 @@ func acquire(cfg *config, token string) (*instance, error) {
 		// The policy first: the new settings proposed below may lower the TTLs served,
 		// and the scheduler must already hold the old values when they do.
 		inst.observeServed()
-		if until := inst.policy.set(time.Now(), cfg.Policy, cfg.Signer); !reflect.DeepEqual(old.Policy, cfg.Policy) {
-			logPolicyChange(old.Policy, cfg.Policy, until)
-			inst.wakeRollover()
+		inst.policy.set(time.Now(), cfg.Policy, cfg.Signer)
+		if !reflect.DeepEqual(old.Policy, cfg.Policy) {
+			defer func() { // once the new settings are served (or not, on a follower)
+				logPolicyChange(old.Policy, cfg.Policy, inst.policy.heldUntil(time.Now()))
+				inst.wakeRollover()
+			}()
 		}
 		inst.setToken(token)
 		if inst.sigOpt != cfg.Signer {

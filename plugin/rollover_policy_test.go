@@ -203,10 +203,13 @@ func TestRolloverPolicyChange(t *testing.T) {
 					cfg2 := *f.cfg
 					cfg2.Policy = &fast
 					applyPolicy(&cfg2)
-					holdEnds = ps.set(clock, &fast, cfg2.Signer)
+					ps.set(clock, &fast, cfg2.Signer)
 					if err := f.prov.Init(ctx, cfg2.Zone, cfg2.Profile); err != nil {
 						t.Fatal(err)
 					}
+					zc, prof, _ := f.st.Config()
+					ps.observe(clock, zc, prof)
+					holdEnds = ps.heldUntil(clock)
 					f.r.signer = signer.New(cfg2.Signer)
 					switched = clock
 					t.Logf("%v: policy changed; old values held until %v", clock, holdEnds)
