@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mxsign/mxsign/plugin/api/client"
 )
@@ -129,6 +130,29 @@ func TestClusterThroughThePlugin(t *testing.T) {
 	if serials[0] != serials[1] || serials[1] != serials[2] {
 		t.Fatalf("shard serials differ between nodes: %v", serials)
 	}
+
+	// The key manager's propagation measurement (Dprp) returns only once every member
+	// has applied the write it measures.
+	prop := n1.mx.newPropagation(10 * time.Second)
+	failures := testutil.ToFloat64(propagationFailures)
+	start := time.Now()
+	if _, err := n1.api.AddDomain(ctx, "tailspintoys.com"); err != nil {
+		t.Fatal(err)
+	}
+	idx := n1.mx.store.AppliedIndex()
+	took := prop.measure(ctx, start, idx)
+	for i, n := range nodes {
+		if got := n.mx.store.AppliedIndex(); got < idx {
+			t.Errorf("node %d: applied index %d after the measurement, want >= %d", i+1, got, idx)
+		}
+	}
+	if took <= 0 || took >= 10*time.Second {
+		t.Errorf("measured propagation %v, want within (0, 10s)", took)
+	}
+	if got := testutil.ToFloat64(propagationFailures); got != failures {
+		t.Errorf("propagation failures %v -> %v, want none", failures, got)
+	}
+	t.Logf("propagation of one write to 3 members (commit + apply): %v", took)
 
 	// Removing a node: it leaves the configuration.
 	if err := n2.api.RemoveNode(ctx, "n3"); err != nil {

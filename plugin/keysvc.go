@@ -19,6 +19,7 @@ type keyService struct {
 	store   *zonestore.Store
 	applier zonestore.Applier
 	policy  *keymgr.Policy // nil: keys are not managed
+	prop    *propagation   // the measured Raft commit and apply delay; nil: none
 	now     func() time.Time
 	wake    func() // nudges the scheduler after a request
 }
@@ -51,7 +52,7 @@ func (s *keyService) Keys(_ context.Context, zone string) (api.KeyList, error) {
 		for i, k := range keys {
 			states[i] = keyState(k, kind)
 		}
-		_, _, st := keymgr.Next(s.now(), z.Name, kind, *s.policy, states)
+		_, _, st := keymgr.Next(s.now(), z.Name, kind, s.prop.policy(*s.policy), states)
 		out.Phase, out.Waiting = st.Phase, st.Waiting
 		if !st.NextStep.IsZero() {
 			t := st.NextStep

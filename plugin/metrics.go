@@ -22,6 +22,23 @@ var queriesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help:      "Answers given by mxsign, by result (noerror, nodata, nxdomain, refused, formerr, servfail, notimp) and dnssec (true when DO was set).",
 }, []string{"result", "dnssec"})
 
+// propagationSeconds and propagationFailures report the key manager's measurement of
+// Raft commit and apply on every member (propagation.go).
+var (
+	propagationSeconds = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "rollover_propagation_seconds",
+		Help:      "Longest measured delay from a key command's proposal until every member applied it, added to the policy's propagation-delay (leader only).",
+	})
+	propagationFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "rollover_propagation_failures_total",
+		Help:      "Members that could not be asked, or had not applied a key command within the wait, while measuring propagation.",
+	})
+)
+
 func countAnswer(resp *dns.Msg, do bool) {
 	result := "noerror"
 	switch resp.Rcode {

@@ -40,6 +40,7 @@ type instance struct {
 	sigOpt signer.Options
 	done   chan struct{} // closed on release: stops the background loops
 	wake   chan struct{} // nudges the rollover scheduler (a roll request, a DS seen)
+	prop   *propagation  // measured Raft commit and apply delay (with a policy only)
 
 	cfgMu   sync.Mutex
 	cfg     *config // the latest Corefile's settings
@@ -199,7 +200,8 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
 	if cfg.Policy != nil {
-		go inst.rolloverLoop(&rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy})
+		inst.prop = inst.newPropagation(cfg.Policy.PropagationDelay)
+		go inst.rolloverLoop(&rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy, prop: inst.prop})
 	}
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)

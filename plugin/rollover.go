@@ -21,6 +21,7 @@ type rollover struct {
 	applier zonestore.Applier
 	keys    zonestore.KeyFactory
 	policy  keymgr.Policy
+	prop    *propagation // nil: nothing measured (tests)
 }
 
 // step takes every action due at now in every zone and returns the earliest next step
@@ -53,7 +54,7 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 		for i, k := range keys {
 			states[i] = keyState(k, kind)
 		}
-		actions, next, _ := keymgr.Next(now, z.Name, kind, r.policy, states)
+		actions, next, _ := keymgr.Next(now, z.Name, kind, r.prop.policy(r.policy), states)
 		actions = slices.DeleteFunc(actions, func(a keymgr.Action) bool {
 			return a.Kind == keymgr.WaitParentDS // informational: the parent's DS is not seen yet
 		})
@@ -64,9 +65,11 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 		if err != nil {
 			return time.Time{}, err
 		}
+		start := time.Now()
 		if _, err := r.applier.Apply(ctx, cmd); err != nil {
 			return time.Time{}, err
 		}
+		r.prop.observe(start, r.store.AppliedIndex())
 	}
 	return time.Time{}, fmt.Errorf("mxsign: key manager still has actions after %d rounds at %v", maxStepsPerZone, now)
 }
