@@ -142,30 +142,44 @@ func (s *keyService) DSSeen(ctx context.Context, zone string) error {
 		return apiError(err)
 	}
 	now := s.now()
-	var changed []zonestore.Key
-	for _, k := range keys {
-		if !k.Timed {
-			timed(&k, kind)
-		}
-		if k.DSSubmitted.IsZero() || !k.DSWithdrawn.IsZero() || k.DSSeen {
-			continue
-		}
-		k.DSSeen, k.DSPublishedAt = true, now
-		changed = append(changed, k)
-	}
+	changed := seenDS(keys, now, nil)
 	if len(changed) == 0 {
 		return fmt.Errorf("%w: no DS of %s is waiting to be seen at the registry", api.ErrConflict, z.Name)
 	}
 	return s.write(ctx, z.Name, changed, now)
 }
 
+// seenDS is the "DS seen" change of a parent zone, made by `mxctl ds seen` (every
+// waiting key) or by the parental-agents check (only the keys whose DS every agent
+// serves; only, if not nil, picks them by ID): each key whose DS was submitted and is
+// neither withdrawn nor seen yet comes back with DSSeen and DSPublishedAt = now, ready
+// for keysCommand.
+func seenDS(keys []zonestore.Key, now time.Time, only func(id string) bool) []zonestore.Key {
+	var changed []zonestore.Key
+	for _, k := range keys {
+		if !k.Timed {
+			timed(&k, keymgr.Parent)
+		}
+		if k.DSSubmitted.IsZero() || !k.DSWithdrawn.IsZero() || k.DSSeen || (only != nil && !only(k.ID)) {
+			continue
+		}
+		k.DSSeen, k.DSPublishedAt = true, now
+		changed = append(changed, k)
+	}
+	return changed
+}
+
+// keysCommand writes whole key records of zone at now (zonestore's `keys` command).
+func keysCommand(zone string, keys []zonestore.Key, now time.Time) *zonestore.Command {
+	return &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
+		Keys: &zonestore.KeysCmd{Zone: zone, Keys: keys}}
+}
+
 func (s *keyService) write(ctx context.Context, zone string, keys []zonestore.Key, now time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := s.applier.Apply(ctx, &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
-		Keys: &zonestore.KeysCmd{Zone: zone, Keys: keys}})
-	if err != nil {
+	if _, err := s.applier.Apply(ctx, keysCommand(zone, keys, now)); err != nil {
 		return apiError(err)
 	}
 	if s.wake != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ type instance struct {
 	sigOpt signer.Options
 	done   chan struct{} // closed on release: stops the background loops
 	wake   chan struct{} // nudges the rollover scheduler (a roll request, a DS seen)
+	ro     *rollover     // the key rollover scheduler (nil without a policy); metrics read it
 	prop   *propagation  // measured Raft commit and apply delay (with a policy only)
 
 	cfgMu   sync.Mutex
@@ -126,6 +128,8 @@ func reloadable(old, cfg *config) error {
 		return fmt.Errorf("mxsign: the cluster block changed: restart the server to apply it (a reload keeps the running raft node)")
 	case !reflect.DeepEqual(old.Policy, cfg.Policy):
 		return fmt.Errorf("mxsign: the policy block changed: restart the server to apply it (the running key manager keeps its policy)")
+	case !slices.Equal(old.ParentalAgents, cfg.ParentalAgents) || old.ParentDSCheckInterval != cfg.ParentDSCheckInterval:
+		return fmt.Errorf("mxsign: parental-agents or parent-ds-check-interval changed: restart the server to apply them (the running key manager keeps its check)")
 	case old.KEKFile != cfg.KEKFile:
 		return fmt.Errorf("mxsign: kek-file changed: restart the server to apply it")
 	case old.Cluster != nil && old.APIAddr != cfg.APIAddr:
@@ -201,7 +205,9 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	go inst.leaderLoop()
 	if cfg.Policy != nil {
 		inst.prop = inst.newPropagation(cfg.Policy.PropagationDelay)
-		go inst.rolloverLoop(&rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy, prop: inst.prop})
+		inst.ro = &rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy,
+			parentDS: newParentDSCheck(cfg.ParentalAgents, cfg.ParentDSCheckInterval), prop: inst.prop}
+		go inst.rolloverLoop(inst.ro)
 	}
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mxsign/mxsign/signer/keymgr"
@@ -17,30 +18,63 @@ const maxStepsPerZone = 8
 // rollover drives keymgr for every zone: it runs on the leader only, turns the key
 // manager's actions into `keys` commands, and reports when the next step is due.
 type rollover struct {
-	store   *zonestore.Store
-	applier zonestore.Applier
-	keys    zonestore.KeyFactory
-	policy  keymgr.Policy
-	prop    *propagation // nil: nothing measured (tests)
+	store    *zonestore.Store
+	applier  zonestore.Applier
+	keys     zonestore.KeyFactory
+	policy   keymgr.Policy
+	parentDS *parentDSCheck // nil: a parent zone's DS is confirmed by `mxctl ds seen` only
+	prop     *propagation   // measured Raft commit + apply delay; nil: nothing measured (tests)
+
+	mu    sync.Mutex
+	stats rolloverStats // what the last complete step saw, for metrics
+}
+
+// rolloverStats is what one step saw over all zones.
+type rolloverStats struct {
+	next    time.Time        // the earliest next step (zero: none scheduled)
+	keys    map[keyCount]int // key records by role and derived state
+	waiting int              // zones waiting for their DS to be seen at the parent
+}
+
+// keyCount labels the keys metric.
+type keyCount struct {
+	role  zonestore.KeyRole
+	state zonestore.KeyState
+}
+
+// snapshot returns the stats of the last complete step.
+func (r *rollover) snapshot() rolloverStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
 }
 
 // step takes every action due at now in every zone and returns the earliest next step
-// (zero if none is scheduled).
+// (zero if none is scheduled), including the next parent-DS check of a waiting zone.
 func (r *rollover) step(ctx context.Context, now time.Time) (time.Time, error) {
-	var next time.Time
+	st := rolloverStats{keys: map[keyCount]int{}}
 	for _, z := range r.store.Zones() {
-		n, err := r.stepZone(ctx, z, now)
+		n, err := r.stepZone(ctx, z, now, &st)
 		if err != nil {
-			return next, fmt.Errorf("zone %s: %w", z.Name, err)
+			return st.next, fmt.Errorf("zone %s: %w", z.Name, err)
 		}
-		if !n.IsZero() && (next.IsZero() || n.Before(next)) {
-			next = n
-		}
+		st.next = earliest(st.next, n)
 	}
-	return next, nil
+	r.mu.Lock()
+	r.stats = st
+	r.mu.Unlock()
+	return st.next, nil
 }
 
-func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time) (time.Time, error) {
+// earliest returns the earlier of a and b, a zero time meaning "none".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time, st *rolloverStats) (time.Time, error) {
 	kind := keymgr.Shard
 	if z.Kind == zonestore.KindParent {
 		kind = keymgr.Parent
@@ -55,18 +89,43 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 			states[i] = keyState(k, kind)
 		}
 		actions, next, _ := keymgr.Next(now, z.Name, kind, r.prop.policy(r.policy), states)
+		var waiting []zonestore.Key // keys whose DS is not seen at the parent yet
 		actions = slices.DeleteFunc(actions, func(a keymgr.Action) bool {
-			return a.Kind == keymgr.WaitParentDS // informational: the parent's DS is not seen yet
+			if a.Kind != keymgr.WaitParentDS {
+				return false
+			}
+			if i := slices.IndexFunc(keys, func(k zonestore.Key) bool { return k.ID == a.KeyID }); i >= 0 {
+				waiting = append(waiting, keys[i])
+			}
+			return true // informational: the roll continues once the DS is seen
 		})
-		if len(actions) == 0 {
-			return next, nil
+		var cmd *zonestore.Command
+		checked := false // cmd marks DS seen by the parental agents
+		switch {
+		case len(actions) > 0:
+			if cmd, err = r.command(z.Name, kind, keys, actions, now); err != nil {
+				return time.Time{}, err
+			}
+		case len(waiting) > 0 && r.parentDS != nil:
+			seen, due := r.parentDS.check(ctx, z.Name, waiting, now)
+			next = earliest(next, due)
+			if len(seen) > 0 {
+				if changed := seenDS(keys, now, func(id string) bool { return seen[id] }); len(changed) > 0 {
+					cmd, checked = keysCommand(z.Name, changed, now), true // the change `mxctl ds seen` makes
+				}
+			}
+		case r.parentDS != nil:
+			r.parentDS.forget(z.Name)
 		}
-		cmd, err := r.command(z.Name, kind, keys, actions, now)
-		if err != nil {
-			return time.Time{}, err
+		if cmd == nil {
+			st.count(keys, kind, len(waiting) > 0)
+			return next, nil
 		}
 		start := time.Now()
 		if _, err := r.applier.Apply(ctx, cmd); err != nil {
+			if checked {
+				r.parentDS.forget(z.Name) // check again at the next step rather than an interval later
+			}
 			return time.Time{}, err
 		}
 		r.prop.observe(start, r.store.AppliedIndex())
@@ -140,8 +199,7 @@ func (r *rollover) command(zone string, kind keymgr.ZoneKind, keys []zonestore.K
 	for _, id := range order {
 		out = append(out, *byID[id])
 	}
-	return &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
-		Keys: &zonestore.KeysCmd{Zone: zone, Keys: out}}, nil
+	return keysCommand(zone, out, now), nil
 }
 
 // keyState is the key manager's view of a stored key. A key made before the key
@@ -177,4 +235,17 @@ func timed(k *zonestore.Key, kind keymgr.ZoneKind) {
 	}
 	k.DSPublished = false
 	k.Timed = true
+}
+
+// count adds one zone's keys (and whether it waits for its parent DS) to the stats.
+func (st *rolloverStats) count(keys []zonestore.Key, kind keymgr.ZoneKind, waiting bool) {
+	for _, k := range keys {
+		if !k.Timed {
+			timed(&k, kind)
+		}
+		st.keys[keyCount{role: k.Role, state: k.DeriveState()}]++
+	}
+	if waiting {
+		st.waiting++
+	}
 }
