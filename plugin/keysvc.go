@@ -2,6 +2,7 @@ package mxsign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -96,31 +97,34 @@ func (s *keyService) Rollover(ctx context.Context, zone string, req api.Rollover
 	if role != keymgr.ZSK && role != keymgr.KSK && role != keymgr.CSK {
 		return api.KeyList{}, fmt.Errorf("%w: role %q: want zsk, ksk or csk", api.ErrInvalid, req.Role)
 	}
-	keys, err := s.store.Keys(z.Name)
-	if err != nil {
-		return api.KeyList{}, apiError(err)
-	}
-	now := s.now()
-	states := make([]keymgr.KeyState, len(keys))
-	for i, k := range keys {
-		states[i] = keyState(k, kind)
-	}
-	rolled, err := keymgr.RequestRoll(now, states, role)
-	if err != nil {
-		return api.KeyList{}, fmt.Errorf("%w: %v", api.ErrInvalid, err)
-	}
-	var changed []zonestore.Key
-	for i, k := range keys {
-		if rolled[i].RollRequested.Equal(k.RollRequested) {
-			continue
+	err = retryKeys(func() error {
+		keys, gen, err := s.store.KeysGen(z.Name)
+		if err != nil {
+			return apiError(err)
 		}
-		if !k.Timed {
-			timed(&k, kind)
+		now := s.now()
+		states := make([]keymgr.KeyState, len(keys))
+		for i, k := range keys {
+			states[i] = keyState(k, kind)
 		}
-		k.RollRequested = rolled[i].RollRequested
-		changed = append(changed, k)
-	}
-	if err := s.write(ctx, z.Name, changed, now); err != nil {
+		rolled, err := keymgr.RequestRoll(now, states, role)
+		if err != nil {
+			return fmt.Errorf("%w: %v", api.ErrInvalid, err)
+		}
+		var changed []zonestore.Key
+		for i, k := range keys {
+			if rolled[i].RollRequested.Equal(k.RollRequested) {
+				continue
+			}
+			if !k.Timed {
+				timed(&k, kind)
+			}
+			k.RollRequested = rolled[i].RollRequested
+			changed = append(changed, k)
+		}
+		return s.write(ctx, z.Name, gen, changed, now)
+	})
+	if err != nil {
 		return api.KeyList{}, err
 	}
 	return s.Keys(ctx, z.Name)
@@ -137,16 +141,18 @@ func (s *keyService) DSSeen(ctx context.Context, zone string) error {
 	if kind != keymgr.Parent {
 		return fmt.Errorf("%w: %s is a shard: its DS is in the parent zone served here, nothing to confirm", api.ErrInvalid, z.Name)
 	}
-	keys, err := s.store.Keys(z.Name)
-	if err != nil {
-		return apiError(err)
-	}
-	now := s.now()
-	changed := seenDS(keys, now, nil)
-	if len(changed) == 0 {
-		return fmt.Errorf("%w: no DS of %s is waiting to be seen at the registry", api.ErrConflict, z.Name)
-	}
-	return s.write(ctx, z.Name, changed, now)
+	return retryKeys(func() error {
+		keys, gen, err := s.store.KeysGen(z.Name)
+		if err != nil {
+			return apiError(err)
+		}
+		now := s.now()
+		changed := seenDS(keys, now, nil)
+		if len(changed) == 0 {
+			return fmt.Errorf("%w: no DS of %s is waiting to be seen at the registry", api.ErrConflict, z.Name)
+		}
+		return s.write(ctx, z.Name, gen, changed, now)
+	})
 }
 
 // seenDS is the "DS seen" change of a parent zone, made by `mxctl ds seen` (every
@@ -169,17 +175,40 @@ func seenDS(keys []zonestore.Key, now time.Time, only func(id string) bool) []zo
 	return changed
 }
 
-// keysCommand writes whole key records of zone at now (zonestore's `keys` command).
-func keysCommand(zone string, keys []zonestore.Key, now time.Time) *zonestore.Command {
+// keysCommand writes whole key records of zone at now (zonestore's `keys` command),
+// on condition that the zone's keys are still at generation gen, the one they were
+// read at (zonestore.KeysGen): a change made in between fails it with
+// zonestore.ErrKeysChanged instead of being overwritten.
+func keysCommand(zone string, gen uint64, keys []zonestore.Key, now time.Time) *zonestore.Command {
 	return &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
-		Keys: &zonestore.KeysCmd{Zone: zone, Keys: keys}}
+		Keys: &zonestore.KeysCmd{Zone: zone, Keys: keys, KeyGen: gen}}
 }
 
-func (s *keyService) write(ctx context.Context, zone string, keys []zonestore.Key, now time.Time) error {
+// keysRetries bounds the read-compute-write rounds of an API change to a zone's keys
+// that keep meeting concurrent changes (the scheduler's steps).
+const keysRetries = 5
+
+// retryKeys runs f, one read-compute-write of a zone's keys, again while it fails
+// because the keys changed between its read and its write.
+func retryKeys(f func() error) error {
+	for range keysRetries {
+		if err := f(); !errors.Is(err, zonestore.ErrKeysChanged) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: the zone's keys kept changing while the request was made; retry", api.ErrUnavailable)
+}
+
+// write applies the changed records; a concurrent change comes back as
+// zonestore.ErrKeysChanged, unwrapped, for retryKeys.
+func (s *keyService) write(ctx context.Context, zone string, gen uint64, keys []zonestore.Key, now time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := s.applier.Apply(ctx, keysCommand(zone, keys, now)); err != nil {
+	if _, err := s.applier.Apply(ctx, keysCommand(zone, gen, keys, now)); err != nil {
+		if errors.Is(err, zonestore.ErrKeysChanged) {
+			return err
+		}
 		return apiError(err)
 	}
 	if s.wake != nil {

@@ -31,13 +31,19 @@ var (
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
 		Name:      "rollover_propagation_seconds",
-		Help:      "Longest measured delay from a key command's proposal until every member applied it, added to the policy's propagation-delay (leader only).",
+		Help:      "What the key manager adds to the policy's propagation delays: the longest measured delay from a key command's proposal until every member applied it, or the age of a command still not applied everywhere (leader only).",
 	})
 	propagationFailures = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: plugin.Namespace,
 		Subsystem: subsystem,
 		Name:      "rollover_propagation_failures_total",
-		Help:      "Members that could not be asked, or had not applied a key command within the wait, while measuring propagation.",
+		Help:      "Questions to a member about its applied index that failed while measuring propagation.",
+	})
+	propagationLagging = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "rollover_propagation_lagging_members",
+		Help:      "Members that have not applied (or cannot tell whether they applied) the oldest key command still pending; key rollover steps that depend on it wait (leader only).",
 	})
 )
 

@@ -199,6 +199,9 @@ func TestREADMEDocumentsRolloverMetrics(t *testing.T) {
 	ch := make(chan *prometheus.Desc, 16)
 	newRolloverCollector(nil).Describe(ch)
 	parentDSChecks.Describe(ch)
+	propagationSeconds.Describe(ch)
+	propagationLagging.Describe(ch)
+	propagationFailures.Describe(ch)
 	close(ch)
 	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
 	n := 0
@@ -212,7 +215,7 @@ func TestREADMEDocumentsRolloverMetrics(t *testing.T) {
 			t.Errorf("README.md Metrics does not document %s", m[1])
 		}
 	}
-	if n != 5 {
-		t.Errorf("%d rollover metrics described, want 5", n)
+	if n != 8 {
+		t.Errorf("%d rollover metrics described, want 8", n)
 	}
 }

@@ -204,7 +204,7 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
 	if cfg.Policy != nil {
-		inst.prop = inst.newPropagation(cfg.Policy.PropagationDelay)
+		inst.prop = inst.newPropagation(*cfg.Policy)
 		inst.ro = &rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy,
 			parentDS: newParentDSCheck(cfg.ParentalAgents, cfg.ParentDSCheckInterval), prop: inst.prop}
 		go inst.rolloverLoop(inst.ro)
@@ -289,6 +289,7 @@ func (inst *instance) rolloverLoop(r *rollover) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var next, last time.Time
+	leading, barrier := false, false
 	for {
 		select {
 		case <-inst.done:
@@ -299,9 +300,23 @@ func (inst *instance) rolloverLoop(r *rollover) {
 		}
 		now := time.Now()
 		if !inst.node.IsLeader() {
-			next = time.Time{}
+			if leading {
+				r.prop.reset() // the new leader waits for what this node proposed
+			}
+			next, leading = time.Time{}, false
 			continue
 		}
+		if !leading {
+			// A new leader does not know how far the previous one's last key
+			// commands have spread: it takes no step until every member has
+			// applied everything committed so far.
+			leading, barrier = true, true
+			r.prop.observe(r.prop.clock(), inst.store.AppliedIndex())
+		}
+		if barrier && r.prop.Pending() {
+			continue
+		}
+		barrier = false
 		if _, _, ok := inst.store.Config(); !ok {
 			continue
 		}

@@ -2,6 +2,7 @@ package mxsign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -80,7 +81,7 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 		kind = keymgr.Parent
 	}
 	for range maxStepsPerZone {
-		keys, err := r.store.Keys(z.Name)
+		keys, gen, err := r.store.KeysGen(z.Name)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -103,7 +104,7 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 		checked := false // cmd marks DS seen by the parental agents
 		switch {
 		case len(actions) > 0:
-			if cmd, err = r.command(z.Name, kind, keys, actions, now); err != nil {
+			if cmd, err = r.command(z.Name, kind, gen, keys, actions, now); err != nil {
 				return time.Time{}, err
 			}
 		case len(waiting) > 0 && r.parentDS != nil:
@@ -111,7 +112,7 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 			next = earliest(next, due)
 			if len(seen) > 0 {
 				if changed := seenDS(keys, now, func(id string) bool { return seen[id] }); len(changed) > 0 {
-					cmd, checked = keysCommand(z.Name, changed, now), true // the change `mxctl ds seen` makes
+					cmd, checked = keysCommand(z.Name, gen, changed, now), true // the change `mxctl ds seen` makes
 				}
 			}
 		case r.parentDS != nil:
@@ -121,8 +122,10 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 			st.count(keys, kind, len(waiting) > 0)
 			return next, nil
 		}
-		start := time.Now()
-		if _, err := r.applier.Apply(ctx, cmd); err != nil {
+		start := r.prop.clock()
+		if _, err := r.applier.Apply(ctx, cmd); errors.Is(err, zonestore.ErrKeysChanged) {
+			continue // a roll request or DS confirmation came in between: decide again
+		} else if err != nil {
 			if checked {
 				r.parentDS.forget(z.Name) // check again at the next step rather than an interval later
 			}
@@ -135,7 +138,7 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 
 // command turns one round of actions into a keys command: changed records only, each
 // written whole (the store then serves it by its timestamps).
-func (r *rollover) command(zone string, kind keymgr.ZoneKind, keys []zonestore.Key, actions []keymgr.Action, now time.Time) (*zonestore.Command, error) {
+func (r *rollover) command(zone string, kind keymgr.ZoneKind, gen uint64, keys []zonestore.Key, actions []keymgr.Action, now time.Time) (*zonestore.Command, error) {
 	byID := make(map[string]*zonestore.Key, len(keys))
 	for i := range keys {
 		byID[keys[i].ID] = &keys[i]
@@ -199,7 +202,7 @@ func (r *rollover) command(zone string, kind keymgr.ZoneKind, keys []zonestore.K
 	for _, id := range order {
 		out = append(out, *byID[id])
 	}
-	return keysCommand(zone, out, now), nil
+	return keysCommand(zone, gen, out, now), nil
 }
 
 // keyState is the key manager's view of a stored key. A key made before the key

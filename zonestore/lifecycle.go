@@ -21,6 +21,9 @@ func planKeys(ix *index, kek []byte, index uint64, t time.Time, c *KeysCmd) (*ch
 		return nil, fmt.Errorf("%w: %w: %q", ErrBadCommand, ErrZoneNotFound, c.Zone)
 	}
 	zone := z.rec.Name
+	if c.KeyGen != 0 && c.KeyGen != z.rec.KeyGen {
+		return nil, fmt.Errorf("%w: zone %s: read at key generation %d, now %d", ErrKeysChanged, zone, c.KeyGen, z.rec.KeyGen)
+	}
 	if len(c.Keys) == 0 {
 		return nil, fmt.Errorf("%w: keys command for %s without keys", ErrBadCommand, zone)
 	}

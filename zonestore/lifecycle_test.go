@@ -671,3 +671,50 @@ func BenchmarkApplyKeys(b *testing.B) {
 		}
 	}
 }
+
+// TestKeysCompareAndSet: a keys command carrying the KeyGen it was computed from
+// applies only while the zone's keys are unchanged; a stale one changes nothing.
+func TestKeysCompareAndSet(t *testing.T) {
+	s, p, _ := newTestProvisioner(t, nil)
+	zone := mustAdd(t, p, "a.com")[0].Host.Shard
+	at := t0.Add(time.Hour)
+	cas := func(gen uint64, keys ...Key) error {
+		_, err := s.Apply(s.AppliedIndex()+1, &Command{V: CommandVersion, Op: OpKeys, Time: at,
+			Keys: &KeysCmd{Zone: zone, Keys: keys, KeyGen: gen}})
+		return err
+	}
+	keys, gen, err := s.KeysGen(zone)
+	if err != nil || gen == 0 || len(keys) == 0 {
+		t.Fatalf("KeysGen: %d keys, gen %d, %v", len(keys), gen, err)
+	}
+	k := keys[0]
+	k.RollRequested = at
+	if err := cas(gen, k); err != nil {
+		t.Fatalf("a command computed from the current keys: %v", err)
+	}
+	_, gen2, _ := s.KeysGen(zone)
+	if gen2 == gen {
+		t.Fatalf("KeyGen still %d after a keys change", gen)
+	}
+	// A second proposer computed from the first read: it would drop RollRequested.
+	before := captureState(t, s)
+	stale := keys[0]
+	stale.Published = at
+	if err := cas(gen, stale); !errors.Is(err, ErrKeysChanged) {
+		t.Fatalf("a stale command: %v, want ErrKeysChanged", err)
+	}
+	after := captureState(t, s)
+	if after.Applied != before.Applied+1 {
+		t.Errorf("applied index %d -> %d: a rejected command still advances it", before.Applied, after.Applied)
+	}
+	after.Applied = before.Applied
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("a stale command changed the store")
+	}
+	if got, _ := s.Keys(zone); got[0].RollRequested.IsZero() {
+		t.Error("the roll request was lost")
+	}
+	if err := cas(0, stale); err != nil {
+		t.Fatalf("an unconditional command: %v", err)
+	}
+}
