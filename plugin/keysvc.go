@@ -49,16 +49,18 @@ func (s *keyService) Keys(_ context.Context, zone string) (api.KeyList, error) {
 	}
 	out := api.KeyList{Zone: z.Name, Managed: s.policy != nil, Keys: make([]api.KeyDetail, 0, len(keys))}
 	if s.policy != nil {
+		now, pol := s.now(), s.prop.policy(*s.policy)
 		states := make([]keymgr.KeyState, len(keys))
 		for i, k := range keys {
 			states[i] = keyState(k, kind)
 		}
-		_, _, st := keymgr.Next(s.now(), z.Name, kind, s.prop.policy(*s.policy), states)
+		_, _, st := keymgr.Next(now, z.Name, kind, pol, states)
 		out.Phase, out.Waiting = st.Phase, st.Waiting
 		if !st.NextStep.IsZero() {
 			t := st.NextStep
 			out.NextStep = &t
 		}
+		out.Emergency = emergencyWindow(now, kind, pol, keys)
 	}
 	for _, k := range keys {
 		if !k.Timed {
@@ -69,7 +71,7 @@ func (s *keyService) Keys(_ context.Context, zone string) (api.KeyList, error) {
 			Created: when(k.Created), Published: when(k.Published), Activated: when(k.Activated),
 			Retired: when(k.Retired), Removed: when(k.Removed), DSSubmitted: when(k.DSSubmitted),
 			DSPublished: when(k.DSPublishedAt), DSWithdrawn: when(k.DSWithdrawn), DSSeen: k.DSSeen,
-			RollRequested: when(k.RollRequested),
+			RollRequested: when(k.RollRequested), Emergency: k.Emergency,
 		})
 	}
 	return out, nil
@@ -107,19 +109,30 @@ func (s *keyService) Rollover(ctx context.Context, zone string, req api.Rollover
 		for i, k := range keys {
 			states[i] = keyState(k, kind)
 		}
-		rolled, err := keymgr.RequestRoll(now, states, role)
-		if err != nil {
+		var rolled []keymgr.KeyState
+		if req.Now {
+			rolled, err = keymgr.RequestEmergencyRoll(now, kind, states, role)
+		} else {
+			rolled, err = keymgr.RequestRoll(now, states, role)
+		}
+		switch {
+		case errors.Is(err, keymgr.ErrEmergencyRefused) && kind == keymgr.Parent && role != keymgr.ZSK:
+			return fmt.Errorf(`%w: %v; roll it with the safe timing instead (a request without "now": mxctl key roll %s --%s) and confirm the new DS with mxctl ds seen %s once the registry publishes it`,
+				api.ErrInvalid, err, z.Name, role, z.Name)
+		case errors.Is(err, keymgr.ErrEmergencyRefused):
+			return fmt.Errorf("%w: %v", api.ErrConflict, err)
+		case err != nil:
 			return fmt.Errorf("%w: %v", api.ErrInvalid, err)
 		}
 		var changed []zonestore.Key
 		for i, k := range keys {
-			if rolled[i].RollRequested.Equal(k.RollRequested) {
+			if rolled[i].RollRequested.Equal(k.RollRequested) && rolled[i].Emergency == k.Emergency {
 				continue
 			}
 			if !k.Timed {
 				timed(&k, kind)
 			}
-			k.RollRequested = rolled[i].RollRequested
+			k.RollRequested, k.Emergency = rolled[i].RollRequested, rolled[i].Emergency
 			changed = append(changed, k)
 		}
 		return s.write(ctx, z.Name, gen, changed, now)
@@ -127,7 +140,43 @@ func (s *keyService) Rollover(ctx context.Context, zone string, req api.Rollover
 	if err != nil {
 		return api.KeyList{}, err
 	}
-	return s.Keys(ctx, z.Name)
+	list, err := s.Keys(ctx, z.Name)
+	if err == nil && req.Now && list.Emergency != nil {
+		log.Warningf("emergency %s rollover of %s: the compromised key is replaced at once; resolvers may fail to validate the zone until %s (%s)",
+			role, z.Name, list.Emergency.Until.UTC().Format(time.RFC3339), strings.Join(list.Emergency.Causes, "; "))
+	}
+	return list, err
+}
+
+// emergencyWindow describes the validation-failure window of the zone's latest
+// emergency rollover while it lasts, or returns nil. The window runs from the
+// removal of the compromised key, or from the request while the scheduler has not
+// acted on it yet.
+func emergencyWindow(now time.Time, kind keymgr.ZoneKind, pol keymgr.Policy, keys []zonestore.Key) *api.EmergencyWindow {
+	var latest *zonestore.Key
+	for i := range keys {
+		k := &keys[i]
+		if !k.Emergency || kind == keymgr.Parent && k.Role != zonestore.RoleZSK {
+			continue // a parent KSK/CSK is never rolled in an emergency
+		}
+		if latest == nil || k.RollRequested.After(latest.RollRequested) {
+			latest = k
+		}
+	}
+	if latest == nil {
+		return nil
+	}
+	start := latest.RollRequested
+	if !latest.Removed.IsZero() {
+		start = latest.Removed
+	}
+	w := pol.EmergencyWindow(kind, keymgr.Role(latest.Role))
+	until := start.Add(w.Duration)
+	if !now.Before(until) {
+		return nil
+	}
+	return &api.EmergencyWindow{Role: string(latest.Role), Start: start, Until: until,
+		Seconds: int64((w.Duration + time.Second - 1) / time.Second), Causes: w.Causes}
 }
 
 func (s *keyService) DSSeen(ctx context.Context, zone string) error {

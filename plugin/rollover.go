@@ -216,7 +216,7 @@ func keyState(k zonestore.Key, kind keymgr.ZoneKind) keymgr.KeyState {
 		ID: k.ID, Role: keymgr.Role(k.Role), Algorithm: k.Algorithm,
 		Created: k.Created, Published: k.Published, Active: k.Activated, Retired: k.Retired, Removed: k.Removed,
 		DSSubmitted: k.DSSubmitted, DSPublished: k.DSPublishedAt, DSWithdrawn: k.DSWithdrawn,
-		DSSeen: k.DSSeen, RollRequested: k.RollRequested,
+		DSSeen: k.DSSeen, RollRequested: k.RollRequested, Emergency: k.Emergency,
 	}
 }
 

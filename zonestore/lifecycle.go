@@ -95,6 +95,9 @@ func planKey(kek []byte, zone string, t time.Time, k Key, stored map[string]load
 	if !k.isSEP() && (k.DSPublished || k.DSSeen || !k.DSSubmitted.IsZero() || !k.DSPublishedAt.IsZero() || !k.DSWithdrawn.IsZero()) {
 		return loadedKey{}, bad("a ZSK has no DS")
 	}
+	if k.Emergency && k.RollRequested.IsZero() {
+		return loadedKey{}, bad("emergency is set without rollRequested")
+	}
 	if k.DSPublished && !k.DSWithdrawn.IsZero() {
 		// dsPublished (the pre-timestamp flag) would keep the DS at the parent.
 		return loadedKey{}, bad("dsWithdrawn is set while dsPublished is true")
