@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -322,7 +323,7 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 		if d, err = one(); err == nil {
 			v, perr := parseDuration(d)
 			if perr == nil && v <= 0 {
-				perr = fmt.Errorf("must be longer than 0")
+				perr = errors.New("must be longer than 0")
 			}
 			if perr != nil {
 				return c.Errf("mxsign: %s %q: %v", key, d, perr)

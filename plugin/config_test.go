@@ -217,6 +217,7 @@ func TestREADMEParentDSDefaults(t *testing.T) {
 		"default port 53",
 		fmt.Sprintf("`parent-ds-check-interval` (default `%dh`", int(defaultParentDSCheckInterval/time.Hour)),
 		fmt.Sprintf("within %ds", int(parentDSTimeout/time.Second)),
+		fmt.Sprintf("again after %dm", int(parentDSErrorRetry/time.Minute)),
 	} {
 		if !strings.Contains(line, want) {
 			t.Errorf("README.md parental-agents does not say %q:\n%s", want, line)

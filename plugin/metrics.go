@@ -52,7 +52,7 @@ var parentDSChecks = promauto.NewCounterVec(prometheus.CounterOpts{
 	Namespace: plugin.Namespace,
 	Subsystem: subsystem,
 	Name:      "parent_ds_checks_total",
-	Help:      "Checks of a waiting parent-zone DS at the parental agents, by result: seen (every agent serves it), missing (an agent answered without it), error (an agent timed out, refused, or did not answer authoritatively).",
+	Help:      "Checks of a waiting parent-zone DS at the parental agents, by result: seen (every agent serves it), missing (an agent answered without it), error (an agent timed out, refused, did not answer authoritatively, or answered another question).",
 }, []string{"result"})
 
 func countAnswer(resp *dns.Msg, do bool) {
