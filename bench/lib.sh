@@ -17,7 +17,12 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 SEED=${SEED:-mxbench-v1}
 ALGORITHM=${ALGORITHM:-ecdsap256sha256}
-PEERS=${PEERS:-coredns-dnssec coredns-unsigned knot-signed}
+PEERS=${PEERS-coredns-dnssec coredns-unsigned knot-signed}
+# MX_VARIANTS: mxsign configurations measured on the same data, separated by "|":
+# each NAME or NAME:LINE;LINE... with extra lines for the mxsign block
+# ("mxsign|mxsign-nsec:denial nsec").
+MX_VARIANTS=${MX_VARIANTS:-mxsign}
+PEER_WORKERS=${PEER_WORKERS:-1}
 READY_TIMEOUT=${READY_TIMEOUT:-300}
 MX_PORT=${MX_PORT:-5320}
 MX_API_PORT=${MX_API_PORT:-5321}
@@ -47,7 +52,31 @@ need() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# need_pkgs PACKAGE...: install the Debian packages not installed yet (for packages
+# without a command of their own, such as PowerDNS backends).
+need_pkgs() {
+  local p missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (apt-get install them)"
+  log "installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# need_peers: the packages of the peers in PEERS.
+need_peers() {
+  case " $PEERS " in *" nsd-"*) need_pkgs nsd ldnsutils ;; esac
+  case " $PEERS " in *" pdns-"*) need_pkgs pdns-server pdns-backend-bind pdns-backend-sqlite3 sqlite3 ;; esac
+  case " $PEERS " in *" bind-"*) need_pkgs bind9 bind9-utils ;; esac
+  case " $PEERS " in *" knot-"*) need_pkgs knot knot-dnsutils ;; esac
+  return 0
+}
+
 now() { date +%s.%N; }
+
+# variants: MX_VARIANTS one per line.
+variants() { printf '%s\n' "$MX_VARIANTS" | tr '|' '\n' | sed '/^ *$/d'; }
 
 # stop_pid PID: SIGTERM, up to 10 s, then SIGKILL.
 stop_pid() {
@@ -94,8 +123,9 @@ build_tools() {
     ./testzones/cmd/genqueries ./bench/cmd/mxload)
 }
 
+# write_corefile [EXTRA]: EXTRA is ";"-separated lines for the mxsign block.
 write_corefile() {
-  local tlsa
+  local tlsa extra=${1:-}
   tlsa=$(printf 'mxsign-bench' | sha256sum | cut -d' ' -f1)
   mkdir -p "$MXDIR"
   cat >"$MXDIR/Corefile" <<CONF
@@ -107,6 +137,7 @@ $PARENT:$MX_PORT {
         nameserver ns1.$PARENT $ADDR
         shard-size $HOSTS
         algorithm $ALGORITHM
+$(printf '%s' "$extra" | tr ';' '\n' | sed '/^ *$/d; s/^ */        /')
         profile {
             ttl 3600
             a 192.0.2.25
@@ -126,7 +157,8 @@ start_mxsign() {
     if ss -Hlntu | awk '{print $5}' | grep -qE "[:.]$p\$"; then die "port $p is busy"; fi
   done
   t0=$(now)
-  (cd "$MXDIR" && exec taskset -c "$SERVER_CPU" "$BIN/mxsign" -conf "$MXDIR/Corefile") >>"$logf" 2>&1 &
+  # shellcheck disable=SC2086 # MX_ENV is a list of VAR=value
+  (cd "$MXDIR" && exec env ${MX_ENV:-} taskset -c "$SERVER_CPU" "$BIN/mxsign" -conf "$MXDIR/Corefile") >>"$logf" 2>&1 &
   MX_PID=$!
   wait_until "$READY_TIMEOUT" soa_answers || {
     tail -20 "$logf" >&2
@@ -210,12 +242,18 @@ hwm_kb() { awk '/^VmHWM:/{print $2}' /proc/"$1"/status; }
 
 RAW_HEADER='time\tpeer\tround\tport\tmode\tqps\tavg_lat_ms\tlost\trcodes\tvmhwm_kb\tt_first_s\tt_ready_s\tvalidates\tsrv_cpu_pct\tlowload_qps\tlowload_lat_ms\n'
 
-# measure_mxsign ROUND: restart mxsign on its data, warm up, measure; append
-# a row to $RAW in the peers' format.
+# measure_mxsign ROUND VARIANT: restart mxsign on its data with the variant's
+# Corefile, warm up, measure; append a row to $RAW in the peers' format.
 measure_mxsign() {
-  local r=$1 pf="$OUT/logs/mxsign.r$1.dnsperf.txt" c0 c1 cpu qps lat lost rc hwm
-  log "== mxsign round $r (port $MX_PORT)"
-  start_mxsign "$OUT/logs/mxsign.r$r.server.log"
+  local r=$1 variant=${2:-mxsign} name extra pf c0 c1 cpu qps lat lost rc hwm
+  name=${variant%%:*}
+  extra=""
+  [[ "$variant" == *:* ]] && extra=${variant#*:}
+  pf="$OUT/logs/$name.r$r.dnsperf.txt"
+  log "== $name round $r (port $MX_PORT)"
+  write_corefile "$extra"
+  start_mxsign "$OUT/logs/$name.r$r.server.log"
+  RSS_READY=$(awk '/^VmRSS:/{print $2}' /proc/"$MX_PID"/status)
   printf '  first answer %.2fs, all shards ready %.2fs\n' "$T_FIRST" "$T_READY"
   VALIDATES=n/a
   if [ "$r" = 1 ]; then
@@ -231,13 +269,14 @@ measure_mxsign() {
   cpu=$(echo "($c1 - $c0) * 100 / $(getconf CLK_TCK) / $DURATION" | bc -l | xargs printf '%.0f')
   hwm=$(hwm_kb "$MX_PID")
   stop_pid "$MX_PID"
+  printf '%s\t%s\t%s\n' "$name" "$r" "$RSS_READY" >>"$OUT/rss-ready.tsv"
   MX_PID=""
   qps=$(awk '/Queries per second:/{print $4}' "$pf")
   lat=$(awk '/Average Latency \(s\):/{printf "%.3f", $4*1000}' "$pf")
   lost=$(awk '/Queries lost:/{print $3}' "$pf")
   rc=$(sed -n 's/^ *Response codes: *//p' "$pf" | tr -d ' ')
   printf '  qps %s  avg %s ms  lost %s  VmHWM %s kB  server CPU %s%%  rcodes %s\n' "$qps" "$lat" "$lost" "$hwm" "$cpu" "$rc"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\t\t\n' "$(date -u +%FT%TZ)" mxsign "$r" "$MX_PORT" online \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%.3f\t%s\t%s\t\t\n' "$(date -u +%FT%TZ)" "$name" "$r" "$MX_PORT" online \
     "${qps:-0}" "${lat:-0}" "${lost:-?}" "$rc" "$hwm" "$T_FIRST" "${T_READY:-0}" "$VALIDATES" "$cpu" >>"$RAW"
 }
 
@@ -248,6 +287,8 @@ prepare_peers() {
   mkdir -p "$PEERS_DIR"
   cp -a "$PEERS_SRC/." "$PEERS_DIR/"
   chmod -R u+w "$PEERS_DIR"
+  # PEER_WORKERS: Knot's udp/tcp worker threads (the harness runs one).
+  sed -i -E "s/^( *(udp|tcp)-workers:) *[0-9]+/\1 $PEER_WORKERS/" "$PEERS_DIR/peers/knot-common.sh"
   if [[ " $PEERS " == *" coredns-"* ]] && [ ! -x "$PEERS_DIR/build/coredns" ]; then
     log "building stock CoreDNS for the peers"
     (cd "$PEERS_DIR" && ./build-coredns.sh) >"$OUT/logs/build-coredns.log" 2>&1 ||
@@ -282,7 +323,9 @@ table() {
   local n q qmin qmax lat rss cpu tf tr val mq
   echo "| server | qps median (min-max) | avg latency ms | peak RSS (VmHWM) MiB | startup: first answer s | all shards signed s | server CPU % | runs | validates |"
   echo "|---|---|---|---|---|---|---|---|---|"
-  for n in mxsign $PEERS; do
+  local names v
+  names=$(variants | while read -r v; do printf '%s ' "${v%%:*}"; done)
+  for n in $names $PEERS; do
     if [ -z "$(col "$n" 6)" ]; then
       echo "| $n | not measured | | | | | | 0 | |"
       continue
@@ -300,13 +343,25 @@ table() {
       "$(echo "$rss / 1024" | bc -l)" "$tf" "$tr" "$cpu" "$(col "$n" 6 | grep -c .)" "${val:-n/a}"
   done
   echo
-  mq=$(col mxsign 6 | med)
-  for n in $PEERS; do
-    q=$(col "$n" 6 | med)
-    if [ "$(echo "$q > 0" | bc -l)" = 1 ]; then
-      printf 'ratio mxsign / %s: %.2f\n' "$n" "$(echo "$mq / $q" | bc -l)"
-    fi
+  # ratios.tsv: VARIANT qps MEDIAN, then VARIANT PEER RATIO (read by bench/all).
+  : >"$OUT/ratios.tsv"
+  for v in $names; do
+    mq=$(col "$v" 6 | med)
+    {
+      printf '%s\tqps\t%s\n' "$v" "$mq"
+      printf '%s\trss_kb\t%s\n' "$v" "$(col "$v" 10 | med)"
+      printf '%s\tt_ready_s\t%s\n' "$v" "$(col "$v" 12 | med)"
+      printf '%s\trss_ready_kb\t%s\n' "$v" "$(awk -F'\t' -v p="$v" '$1 == p {print $3}' "$OUT/rss-ready.tsv" | med)"
+    } >>"$OUT/ratios.tsv"
+    for n in $PEERS; do
+      q=$(col "$n" 6 | med)
+      if [ "$(echo "$q > 0" | bc -l)" = 1 ]; then
+        printf 'ratio %s / %s: %.2f\n' "$v" "$n" "$(echo "$mq / $q" | bc -l)"
+        printf '%s\t%s\t%.3f\n' "$v" "$n" "$(echo "$mq / $q" | bc -l)" >>"$OUT/ratios.tsv"
+      fi
+    done
   done
+  for n in $PEERS; do printf '%s\tqps\t%s\n' "$n" "$(col "$n" 6 | med)" >>"$OUT/ratios.tsv"; done
   if [ -n "${LOAD_RATE:-}" ]; then echo "provisioning: $LOAD_RATE domains/s through POST /v1/domains:batch"; fi
 }
 
@@ -315,6 +370,7 @@ bench_main() {
   KIND=$1
   need dnsperf:dnsperf dig:bind9-dnsutils delv:bind9-dnsutils curl:curl jq:jq bc:bc taskset:util-linux \
     ss:iproute2 knotd:knot keymgr:knot named-checkzone:bind9-utils python3:python3
+  need_peers
   mkdir -p "$WORK"
   OUT=${OUT:-$BENCH/results/$KIND-$(date -u +%Y%m%dT%H%M%SZ)}
   mkdir -p "$OUT/logs"
@@ -327,6 +383,7 @@ bench_main() {
   {
     echo "kind=$KIND shards=$SHARDS hosts=$HOSTS queries=$QUERIES rounds=$ROUNDS duration=$DURATION warmup=$WARMUP"
     echo "clients=$CLIENTS server_cpu=$SERVER_CPU client_cpu=$CLIENT_CPU algorithm=$ALGORITHM peers=$PEERS seed=$SEED"
+    echo "variants=$MX_VARIANTS mx_env=${MX_ENV:-} peer_workers=$PEER_WORKERS"
     echo "commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none) kernel=$(uname -r) cpu=$(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
   } | tee "$OUT/params.txt"
 
@@ -334,7 +391,7 @@ bench_main() {
   [ -z "$PEERS" ] || prepare_peers
   provision
   for ((r = 1; r <= ROUNDS; r++)); do
-    measure_mxsign "$r"
+    while read -r v; do measure_mxsign "$r" "$v" </dev/null; done < <(variants)
     [ -z "$PEERS" ] || run_peers "$r"
   done
   table | tee "$OUT/table.md"

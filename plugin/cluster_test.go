@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mxsign/mxsign/plugin/api/client"
+	"github.com/mxsign/mxsign/signer/keymgr"
 )
 
 // waitFor polls cond until it holds or the deadline passes. It waits on a condition,
@@ -129,6 +131,30 @@ func TestClusterThroughThePlugin(t *testing.T) {
 	if serials[0] != serials[1] || serials[1] != serials[2] {
 		t.Fatalf("shard serials differ between nodes: %v", serials)
 	}
+
+	// The key manager's propagation measurement (Dprp): a command stays pending until
+	// every member has applied it, then its delay is the margin.
+	prop := n1.mx.newPropagation(keymgr.DefaultPolicy())
+	failures := testutil.ToFloat64(propagationFailures)
+	start := prop.clock()
+	if _, err := n1.api.AddDomain(ctx, "tailspintoys.com"); err != nil {
+		t.Fatal(err)
+	}
+	idx := n1.mx.store.AppliedIndex()
+	prop.observe(start, idx)
+	waitFor(t, "the write to be applied by every member", 10*time.Second, func() bool { return !prop.Pending() })
+	for i, n := range nodes {
+		if got := n.mx.store.AppliedIndex(); got < idx {
+			t.Errorf("node %d: applied index %d when the measurement ended, want >= %d", i+1, got, idx)
+		}
+	}
+	if m := prop.Margin(); m <= 0 || m >= 10*time.Second {
+		t.Errorf("measured propagation %v, want within (0, 10s)", m)
+	}
+	if got := testutil.ToFloat64(propagationFailures); got != failures {
+		t.Errorf("propagation failures %v -> %v, want none", failures, got)
+	}
+	t.Logf("propagation of one write to 3 members (commit + apply): %v", prop.Margin())
 
 	// Removing a node: it leaves the configuration.
 	if err := n2.api.RemoveNode(ctx, "n3"); err != nil {

@@ -5,10 +5,12 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +33,10 @@ const (
 	dbFile           = "mxsign.db"
 	defaultHostTTL   = 300
 	defaultBufSize   = 1232
+
+	// defaultParentDSCheckInterval is how often the parental agents are asked for the
+	// parent zone's DS while a KSK roll waits for it (Knot's submission check-interval).
+	defaultParentDSCheckInterval = time.Hour
 )
 
 // config is the parsed `mxsign` block.
@@ -46,6 +52,11 @@ type config struct {
 	Signer    signer.Options
 	Cluster   *clusterConfig // nil: the embedded single-node default
 	Policy    *keymgr.Policy // nil: keys are never rolled automatically
+
+	// ParentalAgents are the servers (HOST:PORT) asked for the parent zone's DS while
+	// a KSK roll waits for it (BIND's parental-agents); none: `mxctl ds seen` only.
+	ParentalAgents        []string
+	ParentDSCheckInterval time.Duration // 0 until parse sets the default
 }
 
 // clusterConfig is the `cluster` block. Without it the node runs Raft alone with an
@@ -136,6 +147,9 @@ func parse(c *caddy.Controller) (*config, error) {
 	}
 	if cfg.Policy != nil {
 		applyPolicy(cfg)
+	}
+	if err := checkParentalAgents(cfg); err != nil {
+		return nil, err
 	}
 	if err := checkSignatureTiming(cfg); err != nil {
 		return nil, err
@@ -290,6 +304,32 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 			return c.ArgErr()
 		}
 		return parsePolicy(c, cfg)
+	case "parental-agents":
+		if len(args) == 0 {
+			return c.Errf("mxsign: parental-agents takes one or more ADDR[:PORT] (IP addresses of the servers of the parent's zone)")
+		}
+		for _, a := range args {
+			addr, perr := agentAddr(a)
+			if perr != nil {
+				return c.Errf("mxsign: parental-agents %q: %v", a, perr)
+			}
+			if slices.Contains(cfg.ParentalAgents, addr) {
+				return c.Errf("mxsign: parental-agents: %s is listed twice", addr)
+			}
+			cfg.ParentalAgents = append(cfg.ParentalAgents, addr)
+		}
+	case "parent-ds-check-interval":
+		var d string
+		if d, err = one(); err == nil {
+			v, perr := parseDuration(d)
+			if perr == nil && v <= 0 {
+				perr = errors.New("must be longer than 0")
+			}
+			if perr != nil {
+				return c.Errf("mxsign: %s %q: %v", key, d, perr)
+			}
+			cfg.ParentDSCheckInterval = v
+		}
 	default:
 		return c.Errf("mxsign: unknown property %q", key)
 	}
@@ -590,4 +630,41 @@ func applyPolicy(cfg *config) {
 		capTTL(v)
 	}
 	cfg.Signer.Validity, cfg.Signer.Refresh = p.SignatureValidity, p.SignatureRefresh
+}
+
+// agentAddr normalizes a parental agent, ADDR or ADDR:PORT ([V6]:PORT), to HOST:PORT
+// with port 53 by default. Only IP addresses: the agents are what the DS is checked
+// against, so they must not depend on a name lookup.
+func agentAddr(s string) (string, error) {
+	host, port := s, "53"
+	if ip := net.ParseIP(s); ip == nil {
+		h, p, err := net.SplitHostPort(s)
+		if err != nil {
+			return "", fmt.Errorf("want an IP address with an optional port (192.0.2.1, 192.0.2.1:5353, [2001:db8::1]:5353)")
+		}
+		host, port = h, p
+	}
+	if net.ParseIP(host) == nil {
+		return "", fmt.Errorf("%q is not an IP address (a name would have to be resolved first)", host)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return "", fmt.Errorf("port %q: want 1..65535", port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// checkParentalAgents sets the default check interval and refuses parent-DS settings
+// that would never be used.
+func checkParentalAgents(cfg *config) error {
+	switch {
+	case len(cfg.ParentalAgents) == 0 && cfg.ParentDSCheckInterval != 0:
+		return fmt.Errorf("mxsign: parent-ds-check-interval needs parental-agents: there is no server to ask")
+	case len(cfg.ParentalAgents) == 0:
+		return nil
+	case cfg.Policy == nil:
+		return fmt.Errorf("mxsign: parental-agents needs a policy block: without automatic key rollover nothing waits for the parent's DS")
+	case cfg.ParentDSCheckInterval == 0:
+		cfg.ParentDSCheckInterval = defaultParentDSCheckInterval
+	}
+	return nil
 }

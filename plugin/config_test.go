@@ -1,10 +1,13 @@
 package mxsign
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coredns/caddy"
 )
@@ -87,6 +90,41 @@ func TestParse(t *testing.T) {
 				}
 			},
 		},
+		{
+			name:  "parental agents",
+			input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n policy {\n }\n parental-agents 192.0.2.1 192.0.2.2:5353\n parental-agents 2001:db8::1 [2001:db8::2]:54\n}",
+			check: func(t *testing.T, c *config) {
+				want := []string{"192.0.2.1:53", "192.0.2.2:5353", "[2001:db8::1]:53", "[2001:db8::2]:54"}
+				if !slices.Equal(c.ParentalAgents, want) {
+					t.Errorf("agents %v, want %v", c.ParentalAgents, want)
+				}
+				if c.ParentDSCheckInterval != defaultParentDSCheckInterval {
+					t.Errorf("interval %v, want the default %v", c.ParentDSCheckInterval, defaultParentDSCheckInterval)
+				}
+			},
+		},
+		{
+			name:  "parental agents before the policy, with an interval",
+			input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n parent-ds-check-interval 15m\n parental-agents 192.0.2.1\n policy {\n }\n}",
+			check: func(t *testing.T, c *config) {
+				if c.ParentDSCheckInterval != 15*time.Minute || len(c.ParentalAgents) != 1 {
+					t.Errorf("interval %v, agents %v", c.ParentDSCheckInterval, c.ParentalAgents)
+				}
+			},
+		},
+		{name: "parental agents without a policy", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n parental-agents 192.0.2.1\n}", wantErr: "needs a policy block"},
+		{name: "parental agents: a name", input: "mxsign {\n parental-agents ns1.example.net\n}", wantErr: "IP address"},
+		{name: "parental agents: a name with a port", input: "mxsign {\n parental-agents ns1.example.net:53\n}", wantErr: "is not an IP address"},
+		{name: "parental agents: port 0", input: "mxsign {\n parental-agents 192.0.2.1:0\n}", wantErr: "1..65535"},
+		{name: "parental agents: port too big", input: "mxsign {\n parental-agents 192.0.2.1:65536\n}", wantErr: "1..65535"},
+		{name: "parental agents: none", input: "mxsign {\n parental-agents\n}", wantErr: "one or more ADDR[:PORT]"},
+		{name: "parental agents: twice", input: "mxsign {\n parental-agents 192.0.2.1 192.0.2.1:53\n}", wantErr: "listed twice"},
+		{name: "check interval 0", input: "mxsign {\n parent-ds-check-interval 0\n}", wantErr: "parent-ds-check-interval"},
+		{name: "check interval 0d", input: "mxsign {\n parent-ds-check-interval 0d\n}", wantErr: "longer than 0"},
+		{name: "check interval negative", input: "mxsign {\n parent-ds-check-interval -1h\n}", wantErr: "positive"},
+		{name: "check interval not a duration", input: "mxsign {\n parent-ds-check-interval soon\n}", wantErr: "duration"},
+		{name: "check interval two arguments", input: "mxsign {\n parent-ds-check-interval 1h 2h\n}", wantErr: "exactly one argument"},
+		{name: "check interval without agents", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n policy {\n }\n parent-ds-check-interval 1h\n}", wantErr: "needs parental-agents"},
 		{name: "unknown key", input: "mxsign {\n nameserver ns1.x. \n profile {\n a 192.0.2.1\n }\n frobnicate 1\n}", wantErr: `unknown property "frobnicate"`},
 		{name: "no nameserver", input: "mxsign {\n profile {\n a 192.0.2.1\n }\n}", wantErr: "nameserver"},
 		{name: "no addresses", input: "mxsign {\n nameserver ns1.x.\n}", wantErr: "at least one `a` or `aaaa`"},
@@ -155,6 +193,34 @@ func TestCorefileExample(t *testing.T) {
 	for _, want := range []string{"data/token", "127.0.0.1:8053", "1053", "go run ./cmd/mxsign -conf Corefile.example"} {
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md does not mention %q", want)
+		}
+	}
+}
+
+// TestREADMEParentDSDefaults keeps the README's parental-agents defaults equal to the
+// constants.
+func TestREADMEParentDSDefaults(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(string(b), "\n* ") {
+		if strings.HasPrefix(l, "`parental-agents`") {
+			line = strings.Join(strings.Fields(l), " ")
+		}
+	}
+	if line == "" {
+		t.Fatal("README.md does not describe parental-agents")
+	}
+	for _, want := range []string{
+		"default port 53",
+		fmt.Sprintf("`parent-ds-check-interval` (default `%dh`", int(defaultParentDSCheckInterval/time.Hour)),
+		fmt.Sprintf("within %ds", int(parentDSTimeout/time.Second)),
+		fmt.Sprintf("again after %dm", int(parentDSErrorRetry/time.Minute)),
+	} {
+		if !strings.Contains(line, want) {
+			t.Errorf("README.md parental-agents does not say %q:\n%s", want, line)
 		}
 	}
 }

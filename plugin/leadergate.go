@@ -22,13 +22,15 @@ type raftLeader interface {
 
 // leaderGate lets the rollover scheduler write only as a leader whose store holds
 // everything committed before: raft reports a node leader as soon as it wins the
-// election, while its store may still lack its predecessor's last commands. A
-// scheduler deciding from that store would, for instance, generate a second
-// successor key. So in every new term the gate waits for a raft barrier before it
-// opens, and it refuses writes once the term has changed (a node that lost and
-// regained leadership must read its store again). A node that is no longer leader
-// has its writes refused by raft itself (cluster.ErrNotLeader): they are never
-// forwarded.
+// election, while its store may still lack its predecessor's last commands (after a
+// leadership transfer right after a write, usually so). A scheduler deciding from
+// that store proposes stale decisions, e.g. a second successor key; the key
+// records' compare-and-set (zonestore.ErrKeysChanged) refuses those, but the
+// new-leader wait for every member (propagation) would count from a stale applied
+// index. So in every new term the gate waits for a raft barrier before it opens, and
+// it refuses writes once the term has changed (a node that lost and regained
+// leadership must read its store again). A node that is no longer leader has its
+// writes refused by raft itself (cluster.ErrNotLeader): they are never forwarded.
 type leaderGate struct {
 	node raftLeader
 
@@ -63,6 +65,13 @@ func (g *leaderGate) ready(ctx context.Context) (bool, error) {
 	g.term = term
 	g.mu.Unlock()
 	return true, nil
+}
+
+// opened returns the term the gate is open in (0: closed).
+func (g *leaderGate) opened() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.term
 }
 
 func (g *leaderGate) close() {

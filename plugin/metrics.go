@@ -2,12 +2,14 @@ package mxsign
 
 import (
 	"sync"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/mxsign/mxsign/signer"
 	"github.com/mxsign/mxsign/zonestore"
 )
 
@@ -21,6 +23,37 @@ var queriesTotal = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name:      "queries_total",
 	Help:      "Answers given by mxsign, by result (noerror, nodata, nxdomain, refused, formerr, servfail, notimp) and dnssec (true when DO was set).",
 }, []string{"result", "dnssec"})
+
+// propagationSeconds and propagationFailures report the key manager's measurement of
+// Raft commit and apply on every member (propagation.go).
+var (
+	propagationSeconds = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "rollover_propagation_seconds",
+		Help:      "What the key manager adds to the policy's propagation delays: the longest measured delay from a key command's proposal until every member applied it, or the age of a command still not applied everywhere (leader only).",
+	})
+	propagationFailures = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "rollover_propagation_failures_total",
+		Help:      "Questions to a member about its applied index that failed while measuring propagation.",
+	})
+	propagationLagging = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: plugin.Namespace,
+		Subsystem: subsystem,
+		Name:      "rollover_propagation_lagging_members",
+		Help:      "Members that have not applied (or cannot tell whether they applied) the oldest key command still pending; key rollover steps that depend on it wait (leader only).",
+	})
+)
+
+// parentDSChecks counts the parental-agents checks of a parent zone's DS by result.
+var parentDSChecks = promauto.NewCounterVec(prometheus.CounterOpts{
+	Namespace: plugin.Namespace,
+	Subsystem: subsystem,
+	Name:      "parent_ds_checks_total",
+	Help:      "Checks of a waiting parent-zone DS at the parental agents, by result: seen (every agent serves it), missing (an agent answered without it), error (an agent timed out, refused, did not answer authoritatively, or answered another question).",
+}, []string{"result"})
 
 func countAnswer(resp *dns.Msg, do bool) {
 	result := "noerror"
@@ -61,6 +94,7 @@ func registerMetrics() {
 		d := func(name, help string) *prometheus.Desc {
 			return prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, subsystem, name), help, nil, nil)
 		}
+		prometheus.MustRegister(newRolloverCollector(instanceViews))
 		prometheus.MustRegister(&collector{
 			signatures: d("signatures_total", "RRSIGs computed (cache misses that were signed)."),
 			hits:       d("signature_cache_hits_total", "Signatures served from the signature cache."),
@@ -101,4 +135,95 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, entries)
 	ch <- prometheus.MustNewConstMetric(c.hosts, prometheus.GaugeValue, hosts)
 	ch <- prometheus.MustNewConstMetric(c.shards, prometheus.GaugeValue, shards)
+}
+
+// Label values of mxsign_keys, all reported (zero included) so that series do not vanish.
+var (
+	keyRoles  = []zonestore.KeyRole{zonestore.RoleKSK, zonestore.RoleZSK, zonestore.RoleCSK}
+	keyStates = []zonestore.KeyState{zonestore.StateGenerated, zonestore.StatePublished, zonestore.StateActive, zonestore.StateRetired, zonestore.StateRemoved}
+)
+
+// rolloverView is one instance's share of the rollover metrics.
+type rolloverView struct {
+	stats  rolloverStats  // the scheduler's last step; zero unless this node leads and has a policy
+	signer *signer.Signer // nil: no signature horizon to report
+	now    time.Time
+}
+
+// rolloverCollector reports key rollover: the leader's scheduler as of its last step
+// (keys, next step, zones waiting for a parent DS; followers report zeros) and every
+// node's own signature expiry horizon, summed (or the minimum taken) over instances.
+type rolloverCollector struct {
+	keys, nextStep, waiting, horizon *prometheus.Desc
+	views                            func() []rolloverView
+}
+
+func newRolloverCollector(views func() []rolloverView) *rolloverCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, subsystem, name), help, labels, nil)
+	}
+	return &rolloverCollector{
+		keys:     d("keys", "Key records by role (ksk, zsk, csk) and state (generated, published, active, retired, removed) over all zones, as of the leader's last rollover step; 0 on followers.", "role", "state"),
+		nextStep: d("rollover_next_step_seconds", "Seconds until the earliest scheduled key rollover step or parent DS check over all zones; negative when overdue (the scheduler is failing); 0 on followers and when nothing is scheduled."),
+		waiting:  d("rollover_waiting_parent_ds", "Zones whose KSK roll waits for its DS to be seen at the parent (parental-agents or mxctl ds seen), as of the leader's last rollover step; 0 on followers."),
+		horizon:  d("signature_expiry_horizon_seconds", "Shortest remaining validity of any signature this node could hand out now: the earliest expiration among cached signatures still fit to be served (more than max(signature-refresh, TTL + skew) left), or that of a signature made now (validity less its 10% jitter). Computed by scanning the signature cache at each scrape."),
+		views:    views,
+	}
+}
+
+func (c *rolloverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.keys, c.nextStep, c.waiting, c.horizon} {
+		ch <- d
+	}
+}
+
+func (c *rolloverCollector) Collect(ch chan<- prometheus.Metric) {
+	views := c.views()
+	counts := map[keyCount]int{}
+	var waiting int
+	var next, horizon time.Duration
+	hasNext, hasHorizon := false, false
+	for _, v := range views {
+		for k, n := range v.stats.keys {
+			counts[k] += n
+		}
+		waiting += v.stats.waiting
+		if !v.stats.next.IsZero() {
+			if d := v.stats.next.Sub(v.now); !hasNext || d < next {
+				next, hasNext = d, true
+			}
+		}
+		if v.signer != nil {
+			if h := v.signer.ExpiryHorizon(v.now); !hasHorizon || h < horizon {
+				horizon, hasHorizon = h, true
+			}
+		}
+	}
+	for _, role := range keyRoles {
+		for _, state := range keyStates {
+			ch <- prometheus.MustNewConstMetric(c.keys, prometheus.GaugeValue, float64(counts[keyCount{role, state}]), string(role), string(state))
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(c.nextStep, prometheus.GaugeValue, next.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(waiting))
+	if hasHorizon {
+		ch <- prometheus.MustNewConstMetric(c.horizon, prometheus.GaugeValue, horizon.Seconds())
+	}
+}
+
+// instanceViews is the rollover view of every open instance: a node reports its
+// scheduler's stats only while it leads (a follower's are stale or empty).
+func instanceViews() []rolloverView {
+	now := time.Now()
+	instances.Lock()
+	defer instances.Unlock()
+	views := make([]rolloverView, 0, len(instances.m))
+	for _, inst := range instances.m {
+		v := rolloverView{signer: inst.signer, now: now}
+		if inst.ro != nil && inst.node.IsLeader() {
+			v.stats = inst.ro.snapshot()
+		}
+		views = append(views, v)
+	}
+	return views
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type instance struct {
 	policy *policyState  // the key policy the scheduler plans with (changes on reload)
 	done   chan struct{} // closed on release: stops the background loops
 	wake   chan struct{} // nudges the rollover scheduler (a roll request, a DS seen)
+	ro     *rollover     // the key rollover scheduler; metrics read it
+	prop   *propagation  // measured Raft commit and apply delay
 
 	cfgMu   sync.Mutex
 	cfg     *config // the latest Corefile's settings
@@ -140,6 +143,8 @@ func reloadable(old, cfg *config) error {
 		return fmt.Errorf("mxsign: the cluster block changed: restart the server to apply it (a reload keeps the running raft node)")
 	case old.Policy != nil && cfg.Policy != nil && old.Policy.CSK != cfg.Policy.CSK:
 		return fmt.Errorf("mxsign: policy: csk changed: switching between a combined signing key and a KSK/ZSK pair is not a rollover the key manager performs; keep csk as it was")
+	case !slices.Equal(old.ParentalAgents, cfg.ParentalAgents) || old.ParentDSCheckInterval != cfg.ParentDSCheckInterval:
+		return fmt.Errorf("mxsign: parental-agents or parent-ds-check-interval changed: restart the server to apply them (the running key manager keeps its check)")
 	case old.KEKFile != cfg.KEKFile:
 		return fmt.Errorf("mxsign: kek-file changed: restart the server to apply it")
 	case old.Cluster != nil && old.APIAddr != cfg.APIAddr:
@@ -216,10 +221,17 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	// reloaded (leaderLoop): restarting a node with an older Corefile must not roll the
 	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
-	// The scheduler runs on every member (a reload may turn a policy on); it steps
-	// only as leader, through the gate.
+	// The scheduler runs on every member, with or without a policy (a reload may set
+	// one); it steps only as leader, through the gate.
+	window := keymgr.DefaultPolicy()
+	if cfg.Policy != nil {
+		window = *cfg.Policy
+	}
+	inst.prop = inst.newPropagation(window)
 	gate := &leaderGate{node: node}
-	go inst.rolloverLoop(&rollover{store: st, applier: gate, keys: inst.prov.Keys}, gate)
+	inst.ro = &rollover{store: st, applier: gate, keys: inst.prov.Keys,
+		parentDS: newParentDSCheck(cfg.ParentalAgents, cfg.ParentDSCheckInterval), prop: inst.prop}
+	go inst.rolloverLoop(inst.ro, gate)
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)
 	}
@@ -302,6 +314,8 @@ func (inst *instance) rolloverLoop(r *rollover, gate *leaderGate) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var next, last time.Time
+	var term uint64 // the term this node leads in (0: not leading)
+	barrier := false
 	for {
 		select {
 		case <-inst.done:
@@ -316,15 +330,41 @@ func (inst *instance) rolloverLoop(r *rollover, gate *leaderGate) {
 		}
 		p, holdEnds, managed := inst.policy.effective(now)
 		if !managed || !inst.node.IsLeader() {
+			if term != 0 {
+				r.prop.reset() // the new leader waits for what this node proposed
+			}
 			gate.close()
-			next = time.Time{}
-			continue
-		}
-		if !next.IsZero() && now.Before(next) && now.Sub(last) < time.Minute {
+			next, term = time.Time{}, 0
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		n, err := inst.stepRollover(ctx, r, gate, p, now)
+		ok, err := gate.ready(ctx)
+		cancel()
+		if !ok {
+			if err != nil {
+				log.Warningf("key rollover: %v", err)
+			}
+			next = time.Time{}
+			continue
+		}
+		if lt := gate.opened(); lt != term {
+			// New in this term. The gate's barrier made this node's store hold
+			// everything committed before; but the previous leader's last key
+			// commands may not have reached every member yet: no step until every
+			// member has applied everything committed so far.
+			term, barrier = lt, true
+			r.prop.observe(r.prop.clock(), inst.store.AppliedIndex())
+		}
+		if barrier && r.prop.Pending() {
+			continue
+		}
+		barrier = false
+		if !next.IsZero() && now.Before(next) && now.Sub(last) < time.Minute {
+			continue
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+		r.policy = p
+		n, err := r.step(ctx, now)
 		cancel()
 		last = now
 		if err != nil {
@@ -347,18 +387,6 @@ func (inst *instance) observeServed() bool {
 		inst.policy.observe(time.Now(), zc, prof)
 	}
 	return ok
-}
-
-// stepRollover takes the steps due at now with policy p once the gate is open (this
-// node leads and its store has caught up with the term). It returns zero when the
-// gate stays closed.
-func (inst *instance) stepRollover(ctx context.Context, r *rollover, gate *leaderGate, p keymgr.Policy, now time.Time) (time.Time, error) {
-	ok, err := gate.ready(ctx)
-	if !ok || err != nil {
-		return time.Time{}, err
-	}
-	r.policy = p
-	return r.step(ctx, now)
 }
 
 // logPolicyChange says what a reload did to the key policy.

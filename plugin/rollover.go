@@ -2,8 +2,10 @@ package mxsign
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mxsign/mxsign/signer/keymgr"
@@ -17,35 +19,71 @@ const maxStepsPerZone = 8
 // rollover drives keymgr for every zone: it runs on the leader only, turns the key
 // manager's actions into `keys` commands, and reports when the next step is due.
 type rollover struct {
-	store   *zonestore.Store
-	applier zonestore.Applier
-	keys    zonestore.KeyFactory
-	policy  keymgr.Policy
+	store    *zonestore.Store
+	applier  zonestore.Applier
+	keys     zonestore.KeyFactory
+	policy   keymgr.Policy
+	parentDS *parentDSCheck // nil: a parent zone's DS is confirmed by `mxctl ds seen` only
+	prop     *propagation   // measured Raft commit + apply delay; nil: nothing measured (tests)
+
+	mu    sync.Mutex
+	stats rolloverStats // what the last complete step saw, for metrics
+}
+
+// rolloverStats is what one step saw over all zones.
+type rolloverStats struct {
+	next    time.Time        // the earliest next step (zero: none scheduled)
+	keys    map[keyCount]int // key records by role and derived state
+	waiting int              // zones waiting for their DS to be seen at the parent
+}
+
+// keyCount labels the keys metric.
+type keyCount struct {
+	role  zonestore.KeyRole
+	state zonestore.KeyState
+}
+
+// snapshot returns the stats of the last complete step.
+func (r *rollover) snapshot() rolloverStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
 }
 
 // step takes every action due at now in every zone and returns the earliest next step
-// (zero if none is scheduled).
+// (zero if none is scheduled), including the next parent-DS check of a waiting zone.
+// The parent zone comes first (Store.Zones lists it first), so that a DS the parental
+// agents confirm is stamped close to now rather than after every shard's step.
 func (r *rollover) step(ctx context.Context, now time.Time) (time.Time, error) {
-	var next time.Time
+	st := rolloverStats{keys: map[keyCount]int{}}
 	for _, z := range r.store.Zones() {
-		n, err := r.stepZone(ctx, z, now)
+		n, err := r.stepZone(ctx, z, now, &st)
 		if err != nil {
-			return next, fmt.Errorf("zone %s: %w", z.Name, err)
+			return st.next, fmt.Errorf("zone %s: %w", z.Name, err)
 		}
-		if !n.IsZero() && (next.IsZero() || n.Before(next)) {
-			next = n
-		}
+		st.next = earliest(st.next, n)
 	}
-	return next, nil
+	r.mu.Lock()
+	r.stats = st
+	r.mu.Unlock()
+	return st.next, nil
 }
 
-func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time) (time.Time, error) {
+// earliest returns the earlier of a and b, a zero time meaning "none".
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time, st *rolloverStats) (time.Time, error) {
 	kind := keymgr.Shard
 	if z.Kind == zonestore.KindParent {
 		kind = keymgr.Parent
 	}
 	for range maxStepsPerZone {
-		keys, err := r.store.Keys(z.Name)
+		keys, gen, err := r.store.KeysGen(z.Name)
 		if err != nil {
 			return time.Time{}, err
 		}
@@ -53,27 +91,62 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 		for i, k := range keys {
 			states[i] = keyState(k, kind)
 		}
-		actions, next, _ := keymgr.Next(now, z.Name, kind, r.policy, states)
+		actions, next, _ := keymgr.Next(now, z.Name, kind, r.prop.policy(r.policy), states)
+		var waiting []zonestore.Key // keys whose DS is not seen at the parent yet
 		actions = slices.DeleteFunc(actions, func(a keymgr.Action) bool {
-			return a.Kind == keymgr.WaitParentDS // informational: the parent's DS is not seen yet
+			if a.Kind != keymgr.WaitParentDS {
+				return false
+			}
+			if i := slices.IndexFunc(keys, func(k zonestore.Key) bool { return k.ID == a.KeyID }); i >= 0 {
+				waiting = append(waiting, keys[i])
+			}
+			return true // informational: the roll continues once the DS is seen
 		})
-		if len(actions) == 0 {
+		var cmd *zonestore.Command
+		checked := false // cmd marks DS seen by the parental agents
+		switch {
+		case len(actions) > 0:
+			if cmd, err = r.command(z.Name, kind, gen, keys, actions, now); err != nil {
+				return time.Time{}, err
+			}
+		case len(waiting) > 0 && r.parentDS != nil:
+			seen, at, due := r.parentDS.check(ctx, z.Name, waiting, now)
+			next = earliest(next, due)
+			if len(seen) > 0 {
+				// Read the records again: an API write (`mxctl key roll`) may have changed
+				// them while the agents were asked, and they are written back whole
+				// (conditional on the generation read, so a later change fails it).
+				if keys, gen, err = r.store.KeysGen(z.Name); err != nil {
+					return time.Time{}, err
+				}
+				if changed := seenDS(keys, at, func(id string) bool { return seen[id] }); len(changed) > 0 {
+					cmd, checked = keysCommand(z.Name, gen, changed, at), true // the change `mxctl ds seen` makes
+				}
+			}
+		case r.parentDS != nil:
+			r.parentDS.forget(z.Name)
+		}
+		if cmd == nil {
+			st.count(keys, kind, len(waiting) > 0)
 			return next, nil
 		}
-		cmd, err := r.command(z.Name, kind, keys, actions, now)
-		if err != nil {
+		start := r.prop.clock()
+		if _, err := r.applier.Apply(ctx, cmd); errors.Is(err, zonestore.ErrKeysChanged) {
+			continue // a roll request or DS confirmation came in between: decide again
+		} else if err != nil {
+			if checked {
+				r.parentDS.forget(z.Name) // check again at the next step rather than an interval later
+			}
 			return time.Time{}, err
 		}
-		if _, err := r.applier.Apply(ctx, cmd); err != nil {
-			return time.Time{}, err
-		}
+		r.prop.observe(start, r.store.AppliedIndex())
 	}
 	return time.Time{}, fmt.Errorf("mxsign: key manager still has actions after %d rounds at %v", maxStepsPerZone, now)
 }
 
 // command turns one round of actions into a keys command: changed records only, each
 // written whole (the store then serves it by its timestamps).
-func (r *rollover) command(zone string, kind keymgr.ZoneKind, keys []zonestore.Key, actions []keymgr.Action, now time.Time) (*zonestore.Command, error) {
+func (r *rollover) command(zone string, kind keymgr.ZoneKind, gen uint64, keys []zonestore.Key, actions []keymgr.Action, now time.Time) (*zonestore.Command, error) {
 	byID := make(map[string]*zonestore.Key, len(keys))
 	for i := range keys {
 		byID[keys[i].ID] = &keys[i]
@@ -137,8 +210,7 @@ func (r *rollover) command(zone string, kind keymgr.ZoneKind, keys []zonestore.K
 	for _, id := range order {
 		out = append(out, *byID[id])
 	}
-	return &zonestore.Command{V: zonestore.CommandVersion, Op: zonestore.OpKeys, Time: now,
-		Keys: &zonestore.KeysCmd{Zone: zone, Keys: out}}, nil
+	return keysCommand(zone, gen, out, now), nil
 }
 
 // keyState is the key manager's view of a stored key. A key made before the key
@@ -152,7 +224,7 @@ func keyState(k zonestore.Key, kind keymgr.ZoneKind) keymgr.KeyState {
 		ID: k.ID, Role: keymgr.Role(k.Role), Algorithm: k.Algorithm,
 		Created: k.Created, Published: k.Published, Active: k.Activated, Retired: k.Retired, Removed: k.Removed,
 		DSSubmitted: k.DSSubmitted, DSPublished: k.DSPublishedAt, DSWithdrawn: k.DSWithdrawn,
-		DSSeen: k.DSSeen, RollRequested: k.RollRequested,
+		DSSeen: k.DSSeen, RollRequested: k.RollRequested, Emergency: k.Emergency,
 	}
 }
 
@@ -174,4 +246,17 @@ func timed(k *zonestore.Key, kind keymgr.ZoneKind) {
 	}
 	k.DSPublished = false
 	k.Timed = true
+}
+
+// count adds one zone's keys (and whether it waits for its parent DS) to the stats.
+func (st *rolloverStats) count(keys []zonestore.Key, kind keymgr.ZoneKind, waiting bool) {
+	for _, k := range keys {
+		if !k.Timed {
+			timed(&k, kind)
+		}
+		st.keys[keyCount{role: k.Role, state: k.DeriveState()}]++
+	}
+	if waiting {
+		st.waiting++
+	}
 }

@@ -40,9 +40,9 @@ func (c *fakeClock) tick() {
 	c.mu.Unlock()
 }
 
-// member is one node of an in-process raft cluster over TCP on 127.0.0.1: a store, a
+// raftMember is one node of an in-process raft cluster over TCP on 127.0.0.1: a store, a
 // raft node, the responder that answers from the store, and the scheduler's gate.
-type member struct {
+type raftMember struct {
 	id, dir, addr string
 	st            *zonestore.Store
 	node          *cluster.Node
@@ -50,11 +50,11 @@ type member struct {
 	r             *responder
 }
 
-func (m *member) up() bool { return m.node != nil }
+func (m *raftMember) up() bool { return m.node != nil }
 
 // startMember opens (or reopens, on the same directory and address) a member whose
 // responder signs with sig.
-func startMember(t *testing.T, m *member, kek []byte, sig signer.Options, clock *fakeClock, bootstrap bool) {
+func startMember(t *testing.T, m *raftMember, kek []byte, sig signer.Options, clock *fakeClock, bootstrap bool) {
 	t.Helper()
 	st, err := zonestore.Open(zonestore.Options{Path: filepath.Join(m.dir, "mxsign.db"), KEK: kek})
 	if err != nil {
@@ -81,7 +81,7 @@ func startMember(t *testing.T, m *member, kek []byte, sig signer.Options, clock 
 	m.r = &responder{store: st, signer: signer.New(sig), keys: newKeyring(st), now: clock.Now, bufSize: 1232, log: log}
 }
 
-func (m *member) stop(t *testing.T) {
+func (m *raftMember) stop(t *testing.T) {
 	t.Helper()
 	if !m.up() {
 		return
@@ -100,7 +100,7 @@ func (m *member) stop(t *testing.T) {
 // leadership over at once, so the next leader is elected while its store may still
 // lack that command.
 type handOver struct {
-	m     *member
+	m     *raftMember
 	fired bool
 	key   string             // the generated key
 	stale *zonestore.Command // the command the old leader wanted next
@@ -137,7 +137,8 @@ func (h *handOver) Apply(ctx context.Context, cmd *zonestore.Command) (*zonestor
 //     restarted twenty fake seconds later, and catches up;
 //   - a key was just generated: the leader hands leadership over right after that
 //     command, and the new leader steps at once, before raft has necessarily applied
-//     the command on it (the gate's barrier makes it wait);
+//     the command on it (the gate's barrier makes it wait; the key records'
+//     compare-and-set would refuse a decision made without it);
 //   - a shard's KSK double-DS roll has its new DS published, the swap not yet done:
 //     leadership is transferred.
 //
@@ -157,9 +158,9 @@ func TestRolloverLeaderChange(t *testing.T) {
 	}
 	clock := &fakeClock{t: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	members := make([]*member, 3)
+	members := make([]*raftMember, 3)
 	for i := range members {
-		members[i] = &member{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir()}
+		members[i] = &raftMember{id: fmt.Sprintf("n%d", i+1), dir: t.TempDir()}
 	}
 	t.Cleanup(func() {
 		for _, m := range members {
@@ -195,8 +196,8 @@ func TestRolloverLeaderChange(t *testing.T) {
 
 	// leader waits for a member that leads and whose gate is open: it has applied
 	// everything committed before its term.
-	leader := func() *member {
-		var l *member
+	leader := func() *raftMember {
+		var l *raftMember
 		waitFor(t, "a leader that caught up", 15*time.Second, func() bool {
 			for _, m := range members {
 				if !m.up() || !m.node.IsLeader() {
@@ -211,7 +212,7 @@ func TestRolloverLeaderChange(t *testing.T) {
 		})
 		return l
 	}
-	caughtUp := func(l *member) {
+	caughtUp := func(l *raftMember) {
 		waitFor(t, "every member to apply the leader's log", 15*time.Second, func() bool {
 			for _, m := range members {
 				if m.up() && m.st.AppliedIndex() != l.st.AppliedIndex() {
@@ -223,14 +224,14 @@ func TestRolloverLeaderChange(t *testing.T) {
 	}
 	l := leader()
 	caughtUp(l)
-	svc := func(l *member) *keyService {
+	svc := func(l *raftMember) *keyService {
 		return &keyService{store: l.st, applier: l.node, policy: &p, now: clock.Now}
 	}
 	reg := newRegistry(t, l.st, 3*time.Second)
 
 	// The three leader changes, each armed once.
 	var (
-		stopped                   *member
+		stopped                   *raftMember
 		stoppedAt                 time.Time
 		zskSucc, genKey, kskSucc  string
 		zskDone, genDone, kskDone bool
@@ -372,7 +373,7 @@ func checkSuccessors(t *testing.T, now time.Time, st *zonestore.Store) {
 
 // checkSameKeys fails unless every running member serves the same DNSKEY RRsets and
 // DS sets in every zone.
-func checkSameKeys(t *testing.T, now time.Time, members []*member) {
+func checkSameKeys(t *testing.T, now time.Time, members []*raftMember) {
 	t.Helper()
 	var want, from string
 	for _, m := range members {

@@ -260,18 +260,6 @@ func (g *registry) tick(t testing.TB, now time.Time, st *zonestore.Store, svc *k
 	}
 }
 
-func sameDS(a, b []*dns.DS) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].String() != b[i].String() {
-			return false
-		}
-	}
-	return true
-}
-
 // checkAnswers validates, with v, the A and TLSA answers of host, its shard's DNSKEY
 // RRset and a denial in the shard, and records the key tags that signed them.
 func checkAnswers(v *validator, host, shard string, zsk, ksk map[uint16]bool) error {

@@ -225,3 +225,26 @@ func (s *Signer) Stats() Stats {
 	}
 	return st
 }
+
+// ExpiryHorizon returns the shortest time left at now before any signature Sign could
+// hand out now expires: the earliest expiration among cached signatures still fit to be
+// reused at now (see Sign), or that of a signature made now (Validity less the largest
+// jitter, Validity/10), whichever is sooner. It scans the whole cache, one shard lock
+// at a time: call it for metrics, not per query.
+func (s *Signer) ExpiryHorizon(now time.Time) time.Duration {
+	nowUnix := now.Unix()
+	horizon := s.validity - s.validity/10 // a fresh signature, largest jitter
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for j := range sh.slab {
+			e := &sh.slab[j]
+			left := e.expiration - nowUnix
+			if e.inception <= nowUnix && left > max(s.refresh, int64(e.ttl)+s.skew) && left < horizon {
+				horizon = left
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return time.Duration(horizon) * time.Second
+}

@@ -623,3 +623,53 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Errorf("Options() = %+v, want %+v", got, custom)
 	}
 }
+
+// TestExpiryHorizon checks that no signature Sign hands out at now expires sooner than
+// ExpiryHorizon(now), and that the horizon is the earliest such expiration.
+func TestExpiryHorizon(t *testing.T) {
+	k := testKey(t, testZone, dns.ECDSAP256SHA256, false)
+	fresh := DefaultValidity - DefaultValidity/10
+	if got := New(Options{}).ExpiryHorizon(t0); got != fresh {
+		t.Fatalf("empty cache: horizon %v, want validity less the largest jitter %v", got, fresh)
+	}
+	s := New(Options{})
+	sets := [][]dns.RR{
+		rrs(t, "a.1j2b.mx.example. 300 IN A 192.0.2.1"),
+		rrs(t, "b.1j2b.mx.example. 300 IN A 192.0.2.2"),
+		rrs(t, "c.1j2b.mx.example. 300 IN A 192.0.2.3"),
+	}
+	var earliest time.Time // expiration of the signature made first
+	for i, set := range sets {
+		now := t0.Add(time.Duration(i) * 24 * time.Hour)
+		sig, err := s.Sign(set, k, testZone, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exp := time.Unix(int64(sig.Expiration), 0); earliest.IsZero() || exp.Before(earliest) {
+			earliest = exp
+		}
+	}
+	for _, now := range []time.Time{t0.Add(3 * 24 * time.Hour), t0.Add(6 * 24 * time.Hour), earliest.Add(-DefaultRefresh - time.Hour)} {
+		h := s.ExpiryHorizon(now)
+		if want := earliest.Sub(now); h != want {
+			t.Errorf("%v: horizon %v, want the earliest cached expiration %v", now, h, want)
+		}
+		for _, set := range sets {
+			sig, err := s.Sign(set, k, testZone, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if left := time.Unix(int64(sig.Expiration), 0).Sub(now); left < h {
+				t.Errorf("%v: handed out a signature with %v left, below the horizon %v", now, left, h)
+			}
+		}
+	}
+	// Within Refresh of its expiration the first signature is not handed out any more.
+	now := earliest.Add(-DefaultRefresh)
+	if h := s.ExpiryHorizon(now); h <= DefaultRefresh {
+		t.Errorf("horizon %v counts a signature that would be re-signed (refresh %v)", h, DefaultRefresh)
+	}
+	if got := New(Options{CacheSize: -1}).ExpiryHorizon(t0); got != fresh {
+		t.Errorf("no cache: horizon %v, want %v", got, fresh)
+	}
+}

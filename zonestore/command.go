@@ -80,6 +80,12 @@ type DeleteHostsCmd struct {
 type KeysCmd struct {
 	Zone string `json:"zone"`
 	Keys []Key  `json:"keys"`
+	// KeyGen, when set, makes the command conditional (compare-and-set): it
+	// applies only if the zone's KeyGen is still this value, the one of the
+	// records the command was computed from, and fails with ErrKeysChanged
+	// otherwise. Whole records are written, so without it a change made in
+	// between (a roll request, a DS confirmation) would be overwritten.
+	KeyGen uint64 `json:"keyGen,omitempty"`
 }
 
 // ItemResult is the outcome of one item of an addHosts or deleteHosts

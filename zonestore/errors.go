@@ -19,6 +19,10 @@ var (
 	// room left when the command is applied (another command filled it since
 	// the proposer planned the batch).
 	ErrShardFull = errors.New("zonestore: shard full")
+	// ErrKeysChanged fails a keys command whose KeyGen no longer matches the
+	// zone's: another change to the zone's keys was applied after the proposer
+	// read the records the command was computed from.
+	ErrKeysChanged = errors.New("zonestore: the zone's keys changed since they were read")
 	// ErrClosed is returned by Apply, Snapshot and Restore after Close.
 	ErrClosed = errors.New("zonestore: store closed")
 )

@@ -21,6 +21,9 @@ func planKeys(ix *index, kek []byte, index uint64, t time.Time, c *KeysCmd) (*ch
 		return nil, fmt.Errorf("%w: %w: %q", ErrBadCommand, ErrZoneNotFound, c.Zone)
 	}
 	zone := z.rec.Name
+	if c.KeyGen != 0 && c.KeyGen != z.rec.KeyGen {
+		return nil, fmt.Errorf("%w: zone %s: read at key generation %d, now %d", ErrKeysChanged, zone, c.KeyGen, z.rec.KeyGen)
+	}
 	if len(c.Keys) == 0 {
 		return nil, fmt.Errorf("%w: keys command for %s without keys", ErrBadCommand, zone)
 	}
@@ -91,6 +94,9 @@ func planKey(kek []byte, zone string, t time.Time, k Key, stored map[string]load
 	}
 	if !k.isSEP() && (k.DSPublished || k.DSSeen || !k.DSSubmitted.IsZero() || !k.DSPublishedAt.IsZero() || !k.DSWithdrawn.IsZero()) {
 		return loadedKey{}, bad("a ZSK has no DS")
+	}
+	if k.Emergency && k.RollRequested.IsZero() {
+		return loadedKey{}, bad("emergency is set without rollRequested")
 	}
 	if k.DSPublished && !k.DSWithdrawn.IsZero() {
 		// dsPublished (the pre-timestamp flag) would keep the DS at the parent.

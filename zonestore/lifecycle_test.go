@@ -2,6 +2,7 @@ package zonestore
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -334,8 +335,61 @@ func TestKeysShardLifecycle(t *testing.T) {
 			want: served{DNSKEY: []string{"ksk2", "zsk2"}, CDS: []string{"ksk2"}, DS: []string{"ksk2"},
 				Signing: []string{"ksk2", "zsk2", "zsk3"}, Unpublished: []string{"zsk3"}},
 		},
+		{
+			name: "zsk marked compromised changes nothing served",
+			edit: func(r *ring, at time.Time) []string {
+				setKey(r, "zsk2", func(k *Key) { k.RollRequested, k.Emergency = at, true })
+				return []string{"zsk2"}
+			},
+			want: served{DNSKEY: []string{"ksk2", "zsk2"}, CDS: []string{"ksk2"}, DS: []string{"ksk2"},
+				Signing: []string{"ksk2", "zsk2", "zsk3"}, Unpublished: []string{"zsk3"}},
+		},
+		{
+			name: "emergency zsk swap in one command",
+			edit: func(r *ring, at time.Time) []string {
+				r.fresh("zsk4", zone, RoleZSK, at)
+				setKey(r, "zsk4", func(k *Key) { k.Published, k.Activated = at, at })
+				setKey(r, "zsk2", func(k *Key) { k.Retired, k.Removed = at, at })
+				return []string{"zsk4", "zsk2"}
+			},
+			want: served{DNSKEY: []string{"ksk2", "zsk4"}, CDS: []string{"ksk2"}, DS: []string{"ksk2"},
+				Signing: []string{"ksk2", "zsk3", "zsk4"}, Unpublished: []string{"zsk3"}},
+			bump: true, states: map[string]KeyState{"zsk2": StateRemoved, "zsk4": StateActive},
+		},
+		{
+			name: "emergency shard ksk swap with its DS in one command",
+			edit: func(r *ring, at time.Time) []string {
+				r.fresh("ksk3", zone, RoleKSK, at)
+				setKey(r, "ksk3", func(k *Key) { k.Published, k.Activated, k.DSSubmitted, k.DSPublishedAt = at, at, at, at })
+				setKey(r, "ksk2", func(k *Key) { k.RollRequested, k.Emergency, k.Retired, k.Removed, k.DSWithdrawn = at, true, at, at, at })
+				return []string{"ksk3", "ksk2"}
+			},
+			want: served{DNSKEY: []string{"ksk3", "zsk4"}, CDS: []string{"ksk3"}, DS: []string{"ksk3"},
+				Signing: []string{"ksk3", "zsk3", "zsk4"}, Unpublished: []string{"zsk3"}},
+			bump: true, parentBump: true, states: map[string]KeyState{"ksk2": StateRemoved, "ksk3": StateActive},
+		},
 	}
 	runLifecycle(t, s, r, zone, steps)
+}
+
+// TestKeyEmergencyRecord: the emergency mark is an optional field of the
+// versioned key record. Records written before it existed decode as not
+// compromised and a key without it encodes as before (TestKeysReopenAndRestore
+// keeps a marked key through a reopen and a restore).
+func TestKeyEmergencyRecord(t *testing.T) {
+	const old = `{"zone":"a.mx.example.","id":"k1","tag":1,"algorithm":13,"role":"zsk","state":"active","dnskey":"","sealed":null,"dsPublished":false,"timed":true,"rollRequested":"2026-01-01T00:00:00Z"}`
+	var k Key
+	if err := json.Unmarshal([]byte(old), &k); err != nil || k.Emergency || k.RollRequested.IsZero() {
+		t.Fatalf("old record: %+v, %v", k, err)
+	}
+	b, err := json.Marshal(k)
+	if err != nil || bytes.Contains(b, []byte("emergency")) {
+		t.Fatalf("a key that is not compromised encodes the field: %s, %v", b, err)
+	}
+	k.Emergency = true
+	if b, _ = json.Marshal(k); !bytes.Contains(b, []byte(`"emergency":true`)) {
+		t.Fatalf("encoded %s", b)
+	}
 }
 
 // TestKeysParentLifecycle rolls the parent's KSK with CDS/CDNSKEY: a new KSK
@@ -521,6 +575,7 @@ func TestKeysCommandErrors(t *testing.T) {
 		{name: "role of an existing id changes", zone: zone, keys: []Key{with(ksk, func(k *Key) { k.Role = RoleCSK })}, err: ErrBadCommand},
 		{name: "zsk with a DS", zone: zone, keys: []Key{with(zsk, func(k *Key) { k.DSSubmitted = at })}, err: ErrBadCommand},
 		{name: "ds withdrawn while dsPublished", zone: zone, keys: []Key{with(ksk, func(k *Key) { k.DSWithdrawn = at })}, err: ErrBadCommand},
+		{name: "emergency without rollRequested", zone: zone, keys: []Key{with(zsk, func(k *Key) { k.Emergency = true })}, err: ErrBadCommand},
 		{name: "sealed with another kek", zone: zone, keys: []Key{makeKey(t, otherKEK, zone, RoleZSK, at)}, err: ErrSeal},
 		{name: "sealed material of another key", zone: zone, keys: []Key{with(zsk, func(k *Key) { k.Sealed = otherKey.Sealed })}, err: ErrSeal},
 		{name: "one bad key fails the command", zone: zone, keys: []Key{gen(RoleZSK), with(gen(RoleZSK), func(k *Key) { k.Role = "boss" })}, err: ErrBadCommand},
@@ -585,6 +640,13 @@ func lifecycleStore(t *testing.T) (*Store, string) {
 
 func TestKeysReopenAndRestore(t *testing.T) {
 	s, zone := lifecycleStore(t)
+	// One key marked compromised: the mark is kept too.
+	ks, _ := s.Keys(zone)
+	marked, at := ks[0], t0.Add(3*time.Hour)
+	marked.RollRequested, marked.Emergency = at, true
+	if err := applyKeys(s, at, zone, marked); err != nil {
+		t.Fatal(err)
+	}
 	want := captureState(t, s)
 	if len(want.Signing[zone]) != 3 || len(want.DS[zone]) != 1 {
 		t.Fatalf("setup: signing %v, DS %v", want.Signing[zone], want.DS[zone])
@@ -622,9 +684,14 @@ func TestKeysReopenAndRestore(t *testing.T) {
 		if n := unpublished(st); n != 1 {
 			t.Errorf("%s: %d unpublished signing keys, want 1", name, n)
 		}
-		// The kept material still signs: an update without Sealed.
 		ks, _ := st.Keys(zone)
-		if err := applyKeys(st, t0.Add(3*time.Hour), zone, ks[0]); err != nil {
+		for _, k := range ks {
+			if want := k.ID == marked.ID; k.Emergency != want || want && !k.RollRequested.Equal(at) {
+				t.Errorf("%s: key %s emergency %v rollRequested %v", name, k.ID, k.Emergency, k.RollRequested)
+			}
+		}
+		// The kept material still signs: an update without Sealed.
+		if err := applyKeys(st, t0.Add(4*time.Hour), zone, ks[0]); err != nil {
 			t.Errorf("%s: update after reopen: %v", name, err)
 		}
 	}
@@ -669,5 +736,52 @@ func BenchmarkApplyKeys(b *testing.B) {
 		if err := applyKeys(s, t0.Add(time.Duration(i+1)*time.Second), zone, k); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestKeysCompareAndSet: a keys command carrying the KeyGen it was computed from
+// applies only while the zone's keys are unchanged; a stale one changes nothing.
+func TestKeysCompareAndSet(t *testing.T) {
+	s, p, _ := newTestProvisioner(t, nil)
+	zone := mustAdd(t, p, "a.com")[0].Host.Shard
+	at := t0.Add(time.Hour)
+	cas := func(gen uint64, keys ...Key) error {
+		_, err := s.Apply(s.AppliedIndex()+1, &Command{V: CommandVersion, Op: OpKeys, Time: at,
+			Keys: &KeysCmd{Zone: zone, Keys: keys, KeyGen: gen}})
+		return err
+	}
+	keys, gen, err := s.KeysGen(zone)
+	if err != nil || gen == 0 || len(keys) == 0 {
+		t.Fatalf("KeysGen: %d keys, gen %d, %v", len(keys), gen, err)
+	}
+	k := keys[0]
+	k.RollRequested = at
+	if err := cas(gen, k); err != nil {
+		t.Fatalf("a command computed from the current keys: %v", err)
+	}
+	_, gen2, _ := s.KeysGen(zone)
+	if gen2 == gen {
+		t.Fatalf("KeyGen still %d after a keys change", gen)
+	}
+	// A second proposer computed from the first read: it would drop RollRequested.
+	before := captureState(t, s)
+	stale := keys[0]
+	stale.Published = at
+	if err := cas(gen, stale); !errors.Is(err, ErrKeysChanged) {
+		t.Fatalf("a stale command: %v, want ErrKeysChanged", err)
+	}
+	after := captureState(t, s)
+	if after.Applied != before.Applied+1 {
+		t.Errorf("applied index %d -> %d: a rejected command still advances it", before.Applied, after.Applied)
+	}
+	after.Applied = before.Applied
+	if !reflect.DeepEqual(after, before) {
+		t.Errorf("a stale command changed the store")
+	}
+	if got, _ := s.Keys(zone); got[0].RollRequested.IsZero() {
+		t.Error("the roll request was lost")
+	}
+	if err := cas(0, stale); err != nil {
+		t.Fatalf("an unconditional command: %v", err)
 	}
 }

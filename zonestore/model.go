@@ -91,6 +91,10 @@ type Key struct {
 	DSWithdrawn   time.Time `json:"dsWithdrawn,omitzero"`   // KSK/CSK: DS withdrawal requested (shards: removed from the parent)
 	DSSeen        bool      `json:"dsSeen,omitzero"`        // parent zone: DS observed at the registry
 	RollRequested time.Time `json:"rollRequested,omitzero"` // replace this key as soon as no other rollover runs
+	// Emergency, with RollRequested, marks the key compromised: the key
+	// manager replaces it at once (mxctl key roll --now). Records written
+	// before the field existed decode as false.
+	Emergency bool `json:"emergency,omitzero"`
 }
 
 // isSEP reports whether the key signs the DNSKEY RRset (KSK or CSK).

@@ -417,18 +417,26 @@ func (ix *index) zone(name string) (*zoneState, error) {
 
 // Keys returns the zone's keys, Sealed cleared.
 func (s *Store) Keys(zone string) ([]Key, error) {
+	keys, _, err := s.KeysGen(zone)
+	return keys, err
+}
+
+// KeysGen returns the zone's key records as Keys does, with the zone's KeyGen
+// read at the same instant: a keys command computed from them can carry it
+// (KeysCmd.KeyGen) to apply only if nothing changed the keys since.
+func (s *Store) KeysGen(zone string) ([]Key, uint64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	z, err := s.ix.zone(zone)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]Key, len(z.keys))
 	for i, k := range z.keys {
 		out[i] = k.key
 		out[i].Sealed = nil
 	}
-	return out, nil
+	return out, z.rec.KeyGen, nil
 }
 
 // SigningKeys returns the zone's signing keys (Key.Signs), published or not,

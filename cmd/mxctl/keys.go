@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mxsign/mxsign/plugin/api"
+	"github.com/mxsign/mxsign/signer/keymgr"
 )
 
 // keyTimeFormat prints lifecycle instants in UTC, to the second: compressed
@@ -61,6 +62,7 @@ func (c *cli) keyRoll(args []string) int {
 	ksk := fs.Bool("ksk", false, "roll the key-signing key")
 	csk := fs.Bool("csk", false, "roll the combined signing key")
 	alg := fs.Uint("algorithm", 0, "algorithm of the new key: 13 or 15 (default: the current one)")
+	now := fs.Bool("now", false, "emergency roll of a compromised key: replace it at once; resolvers may fail to validate for a bounded window, which is printed")
 	pos, err := c.parseArgs(fs, args)
 	if err != nil {
 		return c.parseError(err)
@@ -88,6 +90,10 @@ func (c *cli) keyRoll(args []string) int {
 	if req.Role == "" && req.Algorithm == 0 {
 		return c.usageError("key roll needs --zsk, --ksk or --csk, or --algorithm N for an algorithm rollover")
 	}
+	if *now && (req.Role == "" || req.Algorithm != 0) {
+		return c.usageError("key roll --now replaces the key of one role (--zsk, --ksk or --csk) with a key of the same algorithm: leave out --algorithm")
+	}
+	req.Now = *now
 	cl, code := c.client()
 	if cl == nil {
 		return code
@@ -95,6 +101,14 @@ func (c *cli) keyRoll(args []string) int {
 	list, err := cl.Rollover(context.Background(), pos[0], req)
 	if err != nil {
 		return c.fail(pos[0], err)
+	}
+	if e := list.Emergency; e != nil {
+		// A warning, not a question: operators script emergency rolls.
+		fmt.Fprintf(c.stderr, "mxctl: warning: emergency: resolvers that cached the old keys of %s may fail to validate it for up to %s, until %s:\n",
+			list.Zone, windowLength(e), e.Until.UTC().Format(keyTimeFormat))
+		for _, cause := range e.Causes {
+			fmt.Fprintf(c.stderr, "  %s\n", cause)
+		}
 	}
 	if c.g.json {
 		return c.printJSON(list)
@@ -104,10 +118,19 @@ func (c *cli) keyRoll(args []string) int {
 	return exitOK
 }
 
+// windowLength formats an emergency window's length the way policies are
+// written: "1h5m".
+func windowLength(e *api.EmergencyWindow) string {
+	return keymgr.FormatDuration(time.Duration(e.Seconds) * time.Second)
+}
+
 // describeRoll names a rollover request: "a zsk rollover", "a ksk rollover
-// to algorithm 15", "an algorithm rollover to 13".
+// to algorithm 15", "an algorithm rollover to 13", "an emergency zsk
+// rollover".
 func describeRoll(req api.RolloverRequest) string {
 	switch {
+	case req.Now:
+		return fmt.Sprintf("an emergency %s rollover", req.Role)
 	case req.Role == "":
 		return fmt.Sprintf("an algorithm rollover to %d", req.Algorithm)
 	case req.Algorithm != 0:
@@ -153,6 +176,10 @@ func (c *cli) printKeys(l api.KeyList) {
 	c.printf("phase:     %s\n", orDash(l.Phase))
 	c.printf("waiting:   %s\n", orDash(l.Waiting))
 	c.printf("next step: %s\n", next)
+	if e := l.Emergency; e != nil {
+		c.printf("emergency: %s replaced %s; resolvers may fail to validate until %s (%s)\n",
+			e.Role, e.Start.UTC().Format(keyTimeFormat), e.Until.UTC().Format(keyTimeFormat), windowLength(e))
+	}
 }
 
 // lifecycle lists the steps a key has taken in order, those at the same
@@ -168,7 +195,7 @@ func lifecycle(k api.KeyDetail) string {
 		{"active", k.Activated},
 		{"ds-submitted", k.DSSubmitted},
 		{"ds-published", k.DSPublished},
-		{"roll-requested", k.RollRequested},
+		{rollStep(k), k.RollRequested},
 		{"retired", k.Retired},
 		{"ds-withdrawn", k.DSWithdrawn},
 		{"removed", k.Removed},
@@ -202,6 +229,15 @@ func lifecycle(k api.KeyDetail) string {
 		return "-"
 	}
 	return strings.Join(groups, ", ")
+}
+
+// rollStep names a roll request in a key's lifecycle: "compromised" for an
+// emergency roll.
+func rollStep(k api.KeyDetail) string {
+	if k.Emergency {
+		return "compromised"
+	}
+	return "roll-requested"
 }
 
 func orDash(s string) string {

@@ -68,10 +68,20 @@ func (f *fakeKeys) Rollover(_ context.Context, zone string, req api.RolloverRequ
 		return api.KeyList{}, err
 	}
 	f.rolls = append(f.rolls, req)
+	if req.Now && req.Role == "ksk" {
+		return api.KeyList{}, fmt.Errorf("%w: keymgr: emergency roll refused: the DS of the parent zone's ksk is at the registry", api.ErrInvalid)
+	}
 	l := testKeyList(zone)
 	l.Phase, l.Waiting, l.NextStep = "", "", nil
 	l.Keys = l.Keys[2:]
 	l.Keys[0].RollRequested = &kt2
+	if req.Now {
+		l.Keys[0].Emergency = true
+		l.Emergency = &api.EmergencyWindow{Role: req.Role, Start: kt2, Until: kt2.Add(65 * time.Minute), Seconds: 3900, Causes: []string{
+			"old DNSKEY RRset in caches: propagation-delay 5m + dnskey-ttl 1h = 1h5m",
+			"answers signed by the old key in caches: propagation-delay 5m + max-zone-ttl 1h = 1h5m",
+		}}
+	}
 	return l, nil
 }
 
@@ -98,6 +108,16 @@ const (
 		"phase:     -\n" +
 		"waiting:   -\n" +
 		"next step: -\n"
+	emergencyText = "requested an emergency zsk rollover of mx.example.\n" +
+		"TAG    ROLE  ALG  STATE   LIFECYCLE\n" +
+		"54321  zsk   13   active  created+published 2026-01-01T00:00:00Z, active 2026-01-02T12:00:00Z, compromised 2026-01-04T00:00:30Z\n" +
+		"phase:     -\n" +
+		"waiting:   -\n" +
+		"next step: -\n" +
+		"emergency: zsk replaced 2026-01-04T00:00:30Z; resolvers may fail to validate until 2026-01-04T01:05:30Z (1h5m)\n"
+	emergencyWarning = "mxctl: warning: emergency: resolvers that cached the old keys of mx.example. may fail to validate it for up to 1h5m, until 2026-01-04T01:05:30Z:\n" +
+		"  old DNSKEY RRset in caches: propagation-delay 5m + dnskey-ttl 1h = 1h5m\n" +
+		"  answers signed by the old key in caches: propagation-delay 5m + max-zone-ttl 1h = 1h5m\n"
 )
 
 func TestKeyCommands(t *testing.T) {
@@ -178,6 +198,28 @@ func TestKeyCommands(t *testing.T) {
 			},
 		},
 		{name: "roll bad algorithm", args: []string{"key", "roll", "mx.example", "--zsk", "--algorithm", "8"}, wantCode: 1, stderrHas: []string{"invalid algorithm 8", "(400)"}},
+		{
+			name: "emergency roll warns with the window", args: []string{"key", "roll", "mx.example", "--zsk", "--now"},
+			wantStdout: emergencyText, wantStderr: emergencyWarning,
+			check: func(t *testing.T, fk *fakeKeys, _ string) {
+				if want := []api.RolloverRequest{{Role: "zsk", Now: true}}; !reflect.DeepEqual(fk.rolls, want) {
+					t.Errorf("service got %+v, want %+v", fk.rolls, want)
+				}
+			},
+		},
+		{
+			name: "emergency roll json still warns", args: []string{"--json", "key", "roll", "--now", "--csk", "mx.example."}, wantStderr: emergencyWarning,
+			check: func(t *testing.T, fk *fakeKeys, stdout string) {
+				var l api.KeyList
+				if err := json.Unmarshal([]byte(stdout), &l); err != nil || l.Emergency == nil || l.Emergency.Seconds != 3900 || !l.Keys[0].Emergency {
+					t.Errorf("got %+v, %v from %q", l, err, stdout)
+				}
+			},
+		},
+		{name: "emergency roll refused", args: []string{"key", "roll", "mx.example", "--ksk", "--now"}, wantCode: 1, stderrHas: []string{"emergency roll refused", "registry", "(400)"}},
+		{name: "emergency roll with an algorithm", args: []string{"key", "roll", "mx.example", "--zsk", "--now", "--algorithm", "15"}, wantCode: 2, stderrHas: []string{"leave out --algorithm"}},
+		{name: "emergency roll of nothing", args: []string{"key", "roll", "mx.example", "--now"}, wantCode: 2, stderrHas: []string{"--zsk, --ksk or --csk"}},
+		{name: "emergency algorithm roll", args: []string{"key", "roll", "mx.example", "--now", "--algorithm", "13"}, wantCode: 2, stderrHas: []string{"--now replaces the key of one role"}},
 		{name: "roll unmanaged", args: []string{"key", "roll", "1j2b.mx.example", "--csk"}, wantCode: 1, wantStderr: "mxctl: automatic key management is off for 1j2b.mx.example. (no key policy): its keys are not rolled (409)\n"},
 		{name: "roll unknown zone", args: []string{"key", "roll", "other.example", "--zsk"}, wantCode: 1, wantStderr: "mxctl: not found: zone other.example. (404)\n"},
 		{name: "roll disabled", args: []string{"key", "roll", "mx.example", "--zsk"}, disabled: true, wantCode: 1, stderrHas: []string{"key management is not available", "(404)"}},
@@ -214,7 +256,7 @@ func TestKeyCommands(t *testing.T) {
 		{name: "ds still prints DS", args: []string{"ds", "mx.example"}, wantStdout: testDS[0] + "\n" + testDS[1] + "\n"},
 		{name: "wrong token", args: []string{"keys", "mx.example", "--token", "wrong"}, wantCode: 3, wantStderr: "mxctl: unauthorized: check --token or the token file\n"},
 		{name: "help", args: []string{"help"}, wantCode: 0, check: func(t *testing.T, _ *fakeKeys, stdout string) {
-			for _, s := range []string{"keys ZONE", "key roll ZONE --zsk|--ksk|--csk [--algorithm N]", "ds seen ZONE"} {
+			for _, s := range []string{"keys ZONE", "key roll ZONE --zsk|--ksk|--csk [--algorithm N]", "key roll ZONE --zsk|--ksk|--csk --now", "ds seen ZONE"} {
 				if !strings.Contains(stdout, s) {
 					t.Errorf("usage lacks %q", s)
 				}
@@ -249,7 +291,7 @@ func TestKeyCommands(t *testing.T) {
 					t.Errorf("stderr %q lacks %q", res.stderr, s)
 				}
 			}
-			if tc.wantCode == 0 && res.stderr != "" {
+			if tc.wantCode == 0 && tc.wantStderr == "" && res.stderr != "" {
 				t.Errorf("unexpected stderr %q", res.stderr)
 			}
 			if tc.wantCode == exitUsage && (len(fk.rolls) != 0 || len(fk.dsSeen) != 0) {
@@ -277,6 +319,10 @@ func TestLifecycle(t *testing.T) {
 		{
 			name: "local times printed in UTC", key: api.KeyDetail{Published: new(kt0.In(time.FixedZone("CET", 3600)))},
 			want: "published 2026-01-01T00:00:00Z",
+		},
+		{
+			name: "compromised", key: api.KeyDetail{Created: &kt0, Published: &kt0, Activated: &kt0, RollRequested: &kt1, Retired: &kt1, Removed: &kt1, Emergency: true},
+			want: "created+published+active 2026-01-01T00:00:00Z, compromised+retired+removed 2026-01-02T12:00:00Z",
 		},
 		{
 			name: "same instant, not adjacent", key: api.KeyDetail{Created: &kt0, Published: &kt1, Activated: &kt0},

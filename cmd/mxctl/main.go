@@ -60,6 +60,12 @@ Commands:
                              request an early rollover of that key, to
                              algorithm N (13 or 15) if given; --algorithm N
                              alone rolls every key to N; prints the keys
+  key roll ZONE --zsk|--ksk|--csk --now
+                             emergency roll of a compromised key: replace
+                             it at once (no confirmation asked); warns on
+                             stderr how long resolvers may fail to validate.
+                             Refused for the parent zone's KSK/CSK (its DS
+                             is at the registry: roll it without --now)
   cluster status             list the cluster's members; '*' marks the
                              leader
   cluster join ID RAFT-ADDR API-ADDR [--nonvoter]
@@ -69,11 +75,16 @@ Commands:
                              --nonvoter
   cluster remove ID          remove the node ID from the cluster
   rollover simulate [--policy FILE] [--days N] [--parent] [--roll OFF:WHAT]
-                    [--svg FILE] [--quiet]
+                    [--tick D] [--svg FILE] [--quiet]
                              run the key manager on a fake clock (no server)
                              and check at every instant that any cached
                              DS/DNSKEY/RRSIG combination still validates;
-                             exit 1 naming the instant if not
+                             exit 1 naming the instant if not. WHAT is
+                             zsk, ksk or csk (a requested roll), zsk-now,
+                             ksk-now or csk-now (an emergency roll: the
+                             check measures how long validation may fail
+                             and exits 1 if longer than announced), or
+                             alg=13|15
   version                    print the mxctl version
 
 Flags (before or after the command):

@@ -56,7 +56,7 @@ func (h *handler) keys(w http.ResponseWriter, r *http.Request) {
 }
 
 // rollover records an early rollover and answers 202: the roll itself
-// proceeds at the pace of the policy.
+// proceeds at the pace of the policy, or, with "now", at once.
 func (h *handler) rollover(w http.ResponseWriter, r *http.Request) {
 	var req RolloverRequest
 	if !h.decode(w, r, &req) {
@@ -78,6 +78,10 @@ func (h *handler) rollover(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Role == "" && req.Algorithm == 0 {
 		WriteError(w, http.StatusBadRequest, `say what to roll: a "role" ("zsk", "ksk" or "csk"), an "algorithm" (13 or 15), or both, e.g. {"role":"zsk"}`)
+		return
+	}
+	if req.Now && (req.Role == "" || req.Algorithm != 0) {
+		WriteError(w, http.StatusBadRequest, `an emergency rollover ("now") replaces the key of one "role" with a key of the same algorithm: give a role and no algorithm, e.g. {"role":"zsk","now":true}`)
 		return
 	}
 	zone := pathZone(r)

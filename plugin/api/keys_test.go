@@ -82,10 +82,20 @@ func (f *fakeKeys) Rollover(_ context.Context, zone string, req RolloverRequest)
 	for i := range l.Keys {
 		if req.Role == "" || l.Keys[i].Role == req.Role {
 			l.Keys[i].RollRequested = &t1
+			l.Keys[i].Emergency = req.Now
 		}
+	}
+	if req.Now {
+		l.Emergency = testEmergency(req.Role)
 	}
 	f.lists[zone] = l
 	return l, nil
+}
+
+// testEmergency is the window the fake announces for an emergency roll at t1.
+func testEmergency(role string) *EmergencyWindow {
+	return &EmergencyWindow{Role: role, Start: t1, Until: t1.Add(65 * time.Minute), Seconds: 3900,
+		Causes: []string{"old DNSKEY RRset in caches: propagation-delay 5m + dnskey-ttl 1h = 1h5m"}}
 }
 
 func (f *fakeKeys) DSSeen(_ context.Context, zone string) error {
@@ -179,7 +189,33 @@ func TestKeys(t *testing.T) {
 		{name: "roll algorithm string", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"algorithm":"13"}`, wantStatus: 400, wantError: `field "algorithm"`},
 		{name: "roll nothing", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{}`, wantStatus: 400, wantError: "say what to roll"},
 		{name: "roll no body", method: "POST", path: "/v1/zones/mx.example./rollover", wantStatus: 400, wantError: "empty"},
-		{name: "roll unknown field", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"role":"zsk","now":true}`, wantStatus: 400, wantError: `"now"`},
+		{name: "roll unknown field", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"role":"zsk","urgent":true}`, wantStatus: 400, wantError: `"urgent"`},
+		{
+			name: "emergency zsk", method: "POST", path: "/v1/zones/mx.example/rollover", body: `{"role":"zsk","now":true}`, wantStatus: 202, wantCalls: []string{"Rollover mx.example."},
+			check: func(t *testing.T, rec *httptest.ResponseRecorder, k *fakeKeys) {
+				if want := []RolloverRequest{{Role: "zsk", Now: true}}; !reflect.DeepEqual(k.rolls, want) {
+					t.Errorf("service got %+v, want %+v", k.rolls, want)
+				}
+				const want = `"emergency":{"role":"zsk","start":"2026-01-02T00:00:00Z","until":"2026-01-02T01:05:00Z","seconds":3900,` +
+					`"causes":["old DNSKEY RRset in caches: propagation-delay 5m + dnskey-ttl 1h = 1h5m"]}`
+				if !strings.Contains(rec.Body.String(), want) || !strings.Contains(rec.Body.String(), `"emergency":true`) {
+					t.Errorf("body %s lacks the window %s and the marked key", rec.Body, want)
+				}
+			},
+		},
+		{
+			name: "emergency false is a planned roll", method: "POST", path: "/v1/zones/mx.example/rollover", body: `{"role":"ksk","now":false}`, wantStatus: 202,
+			check: func(t *testing.T, rec *httptest.ResponseRecorder, k *fakeKeys) {
+				if want := []RolloverRequest{{Role: "ksk"}}; !reflect.DeepEqual(k.rolls, want) || strings.Contains(rec.Body.String(), "emergency") {
+					t.Errorf("service got %+v, body %s", k.rolls, rec.Body)
+				}
+			},
+		},
+		{name: "emergency without role", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"now":true}`, wantStatus: 400, wantError: "say what to roll"},
+		{name: "emergency algorithm roll", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"algorithm":15,"now":true}`, wantStatus: 400, wantError: `give a role and no algorithm`},
+		{name: "emergency with algorithm", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"role":"ksk","algorithm":13,"now":true}`, wantStatus: 400, wantError: `emergency rollover ("now")`},
+		{name: "emergency now not a bool", method: "POST", path: "/v1/zones/mx.example./rollover", body: `{"role":"zsk","now":"yes"}`, wantStatus: 400, wantError: `field "now"`},
+		{name: "emergency unmanaged", method: "POST", path: "/v1/zones/1j2b.mx.example/rollover", body: `{"role":"csk","now":true}`, wantStatus: 409, wantCalls: []string{"Rollover 1j2b.mx.example."}},
 		{name: "roll unknown zone", method: "POST", path: "/v1/zones/other.example/rollover", body: `{"role":"zsk"}`, wantStatus: 404, wantError: "zone other.example.", wantCalls: []string{"Rollover other.example."}},
 		{
 			name: "roll unmanaged", method: "POST", path: "/v1/zones/1j2b.mx.example/rollover", body: `{"role":"csk"}`, wantStatus: 409,
@@ -334,6 +370,7 @@ func TestKeysServiceErrors(t *testing.T) {
 		{name: "not found with reason", err: fmt.Errorf("%w: zone x.mx.example.", ErrNotFound), wantStatus: 404, wantError: "not found: zone x.mx.example."},
 		{name: "bare conflict", err: ErrConflict, wantStatus: 409, wantError: "automatic key management is off for mx.example."},
 		{name: "wrapped conflict", err: fmt.Errorf("%w: a rollover is already in progress", ErrConflict), wantStatus: 409, wantError: "a rollover is already in progress"},
+		{name: "emergency refused", err: fmt.Errorf("%w: keymgr: emergency roll refused: an algorithm rollover is in progress", ErrConflict), wantStatus: 409, wantError: "emergency roll refused: an algorithm rollover is in progress"},
 		{name: "conflict inside", err: fmt.Errorf("keymgr: %w", ErrConflict), wantStatus: 409, wantError: "keymgr: api: already exists"},
 		{name: "unavailable", err: fmt.Errorf("%w: no leader", ErrUnavailable), wantStatus: 503, wantError: "no leader"},
 		{name: "timeout", err: fmt.Errorf("waiting for commit: %w", context.DeadlineExceeded), wantStatus: 504, wantError: "deadline exceeded"},
@@ -342,6 +379,7 @@ func TestKeysServiceErrors(t *testing.T) {
 	paths := []struct{ method, path, body string }{
 		{"GET", "/v1/zones/mx.example/keys", ""},
 		{"POST", "/v1/zones/mx.example/rollover", `{"role":"zsk"}`},
+		{"POST", "/v1/zones/mx.example/rollover", `{"role":"ksk","now":true}`},
 		{"POST", "/v1/zones/mx.example/ds-seen", ""},
 	}
 	for _, tc := range tests {
@@ -397,6 +435,14 @@ func TestKeysJSONContract(t *testing.T) {
 		{name: "rollover role", v: RolloverRequest{Role: "zsk"}, want: `{"role":"zsk"}`},
 		{name: "rollover algorithm", v: RolloverRequest{Algorithm: 15}, want: `{"algorithm":15}`},
 		{name: "rollover both", v: RolloverRequest{Role: "ksk", Algorithm: 13}, want: `{"role":"ksk","algorithm":13}`},
+		{name: "rollover now", v: RolloverRequest{Role: "zsk", Now: true}, want: `{"role":"zsk","now":true}`},
+		{name: "compromised key", v: KeyDetail{ID: "k1", Tag: 1, Algorithm: 13, Role: "zsk", State: "removed", RollRequested: &t1, Emergency: true},
+			want: `{"id":"k1","tag":1,"algorithm":13,"role":"zsk","state":"removed","rollRequested":"2026-01-02T00:00:00Z","emergency":true}`},
+		{
+			name: "list in an emergency", v: KeyList{Zone: "mx.example.", Managed: true, Keys: []KeyDetail{}, Emergency: testEmergency("zsk")},
+			want: `{"zone":"mx.example.","managed":true,"keys":[],"emergency":{"role":"zsk","start":"2026-01-02T00:00:00Z",` +
+				`"until":"2026-01-02T01:05:00Z","seconds":3900,"causes":["old DNSKEY RRset in caches: propagation-delay 5m + dnskey-ttl 1h = 1h5m"]}}`,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -67,14 +67,16 @@ type ClusterService interface {
 //
 // The handler guarantees: zone is fully qualified (a missing trailing dot is
 // added); a RolloverRequest has Role "", "zsk", "ksk" or "csk" (lower case)
-// and Algorithm 0, 13 or 15, not both empty. Writes (Rollover, DSSeen) reach
-// the service only when Options.Forward, if set, declined them.
+// and Algorithm 0, 13 or 15, not both empty; with Now, a Role and Algorithm
+// 0. Writes (Rollover, DSSeen) reach the service only when Options.Forward,
+// if set, declined them.
 type KeyService interface {
 	// Keys returns the zone's keys and where its rollover stands.
 	Keys(ctx context.Context, zone string) (KeyList, error)
 	// Rollover records a request to roll the zone's keys early and returns
 	// the key list once it is recorded; the rollover itself proceeds in
-	// the background at the pace the policy allows.
+	// the background at the pace the policy allows (with Now: at once, and
+	// the list carries the emergency window).
 	Rollover(ctx context.Context, zone string, req RolloverRequest) (KeyList, error)
 	// DSSeen records that the operator saw the zone's new DS published at
 	// the parent (the registry), which a KSK rollover of the parent zone

@@ -137,6 +137,9 @@ type KeyDetail struct {
 	DSSeen bool `json:"dsSeen,omitempty"`
 	// RollRequested is when an operator asked to roll this key early.
 	RollRequested *time.Time `json:"rollRequested,omitempty"`
+	// Emergency is set on a key an operator declared compromised (a
+	// rollover request with "now"): it is replaced at once.
+	Emergency bool `json:"emergency,omitempty"`
 }
 
 // KeyList is the body answering GET /v1/zones/{zone}/keys and POST
@@ -150,15 +153,38 @@ type KeyList struct {
 	Waiting  string      `json:"waiting,omitempty"`  // what the next step waits for
 	NextStep *time.Time  `json:"nextStep,omitempty"` // earliest instant of the next step
 	Keys     []KeyDetail `json:"keys"`
+
+	// Emergency is set while the validation-failure window of the zone's
+	// latest emergency rollover lasts (and in the answer to the request).
+	Emergency *EmergencyWindow `json:"emergency,omitempty"`
+}
+
+// EmergencyWindow is the bounded time after an emergency rollover (RFC 6781
+// section 4.2) during which resolvers that cached the zone's old keys may
+// fail to validate its answers. It runs from Start, when the compromised
+// key left the zone (while the request waits for the key manager, the time
+// of the request), to Until; Seconds is its length and Causes say which
+// cached record sets make it that long, e.g. "old DNSKEY RRset in caches:
+// propagation-delay 5m + dnskey-ttl 1h = 1h5m".
+type EmergencyWindow struct {
+	Role    string    `json:"role"` // "zsk", "ksk", "csk"
+	Start   time.Time `json:"start"`
+	Until   time.Time `json:"until"`
+	Seconds int64     `json:"seconds"`
+	Causes  []string  `json:"causes"`
 }
 
 // RolloverRequest is the body of POST /v1/zones/{zone}/rollover. Role is
 // "zsk", "ksk" or "csk"; Algorithm, when not 0, is the algorithm of the new
 // key (13 or 15). A request with only Algorithm rolls every key of the zone
-// to that algorithm.
+// to that algorithm. Now makes it an emergency rollover of Role (a
+// compromised key): the key is replaced at once, without the safe timing,
+// and the answer's KeyList.Emergency says for how long resolvers may fail
+// to validate; it takes a Role and no Algorithm.
 type RolloverRequest struct {
 	Role      string `json:"role,omitempty"`
 	Algorithm uint8  `json:"algorithm,omitempty"`
+	Now       bool   `json:"now,omitempty"`
 }
 
 // Error is the body of every response with a status of 400 or more.

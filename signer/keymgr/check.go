@@ -48,6 +48,11 @@ type checker struct {
 	last             snapshot
 	started          bool
 
+	// emergencies are the emergency rolls so far: a combination that mixes
+	// what was served before one with what is served after it may be bogus,
+	// and is measured instead of reported (see tolerate).
+	emergencies []*EmergencyReport
+
 	steps, combos int
 }
 
@@ -148,7 +153,9 @@ func (c *checker) observe(t time.Time, s snapshot) error {
 	if first || !slices.Equal(s.dataSigners, c.last.dataSigners) {
 		if !first {
 			last := c.data[len(c.data)-1]
-			signed := len(last.set) > 0 // cached signatures outlive the change
+			// Cached signatures outlive the change, unless the keys that stopped
+			// signing also left the DNSKEY RRset (an emergency roll).
+			signed := len(last.set) > 0 && !stoppedAndRemoved(last.set, s)
 			last.end = c.until(last.start, t, func(tm timing) time.Duration {
 				if signed {
 					return tm.dprp + tm.ttlSig + tm.dsgn
@@ -160,6 +167,25 @@ func (c *checker) observe(t time.Time, s snapshot) error {
 	}
 	c.last = s
 	return c.check(t)
+}
+
+// stoppedAndRemoved reports whether some key of old no longer signs the data
+// in s and every such key has also left the DNSKEY RRset (an emergency roll):
+// the signer hands out signatures only of keys that sign, and Dsgn bounds
+// how long one of a retired key may still be served while it is published,
+// so once a key is neither, no node serves its signatures after Dprp.
+func stoppedAndRemoved(old []int, s snapshot) bool {
+	stopped := false
+	for _, x := range old {
+		if slices.Contains(s.dataSigners, x) {
+			continue
+		}
+		if slices.Contains(s.dnskey, x) {
+			return false
+		}
+		stopped = true
+	}
+	return stopped
 }
 
 func prune(items []*item, t time.Time) []*item {
@@ -188,6 +214,9 @@ func (c *checker) check(t time.Time) error {
 			for _, z := range c.data {
 				c.combos++
 				if err := c.validate(d, k, z); err != nil {
+					if c.tolerate(t, d, k, z) {
+						continue
+					}
 					return fmt.Errorf("%w at %s: DS %s (served from %s), DNSKEY %s signed by %s (served from %s), data signed by %s (served from %s): %s",
 						ErrBogus, t.UTC().Format(time.RFC3339), c.names(d.set), d.start.UTC().Format(time.RFC3339),
 						c.names(k.set), c.names(k.signers), k.start.UTC().Format(time.RFC3339),
@@ -247,4 +276,46 @@ func (c *checker) names(set []int) string {
 		s[i] = c.keys[x].id
 	}
 	return "{" + strings.Join(s, " ") + "}"
+}
+
+// tolerate accounts a bogus combination alive at t to an emergency roll: the
+// latest one at or before the latest start of its items such that another
+// item was served before it (the combination mixes state from before the
+// emergency with state after it). It measures how long after the emergency
+// the combination stays cacheable and reports whether it was accounted; a
+// combination made only of state from one side of every emergency, or one
+// that never expires (every item still served), is not.
+func (c *checker) tolerate(t time.Time, items ...*item) bool {
+	first, last := items[0].start, items[0].start
+	var end time.Time
+	for _, it := range items {
+		if it.start.Before(first) {
+			first = it.start
+		}
+		if it.start.After(last) {
+			last = it.start
+		}
+		if !it.end.IsZero() && (end.IsZero() || it.end.Before(end)) {
+			end = it.end
+		}
+	}
+	if end.IsZero() {
+		return false // every item is still served: bogus for good
+	}
+	for i := len(c.emergencies) - 1; i >= 0; i-- {
+		e := c.emergencies[i]
+		if e.At.After(last) || !first.Before(e.At) {
+			continue
+		}
+		e.Measured = max(e.Measured, end.Sub(e.At))
+		if !e.LastFlagged.Equal(t) {
+			e.Flagged++
+			if e.FirstFlagged.IsZero() {
+				e.FirstFlagged = t
+			}
+			e.LastFlagged = t
+		}
+		return true
+	}
+	return false
 }

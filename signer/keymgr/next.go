@@ -59,7 +59,9 @@ func maxTime(ts ...time.Time) time.Time {
 // A zone without keys is bootstrapped: keys are generated, published and
 // activated at once, and the DS is submitted IpubC later. An algorithm
 // rollover starts when p.Algorithm differs from the zone's keys' algorithm.
-// A roll of one key is requested by setting its RollRequested (RequestRoll).
+// A roll of one key is requested by setting its RollRequested (RequestRoll);
+// a compromised key (RequestEmergencyRoll) is replaced at once, ahead of
+// every other rule.
 func Next(now time.Time, zone string, kind ZoneKind, p Policy, keys []KeyState) (actions []Action, next time.Time, status Status) {
 	live := make([]*KeyState, 0, len(keys))
 	for i := range keys {
@@ -112,6 +114,10 @@ func (z *zoneKeys) of(role Role, alg uint8) []*KeyState {
 
 // decide runs the rules and returns the phase.
 func (z *zoneKeys) decide() string {
+	// A compromised key is replaced before anything else, whatever runs.
+	if phase := z.emergency(); phase != "" {
+		return phase
+	}
 	z.housekeeping()
 
 	// The algorithm the zone currently runs: that of its signing keys.

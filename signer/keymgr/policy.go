@@ -16,6 +16,10 @@ var (
 	ErrBogus = errors.New("keymgr: resolver would see a bogus answer")
 	// ErrNoKey is returned by RequestRoll when the zone has no key of the role.
 	ErrNoKey = errors.New("keymgr: no active key of that role")
+	// ErrEmergencyRefused is returned by RequestEmergencyRoll when an
+	// emergency roll cannot be done safely enough: the key's DS lives at an
+	// external registry, or an algorithm rollover is in progress.
+	ErrEmergencyRefused = errors.New("keymgr: emergency roll refused")
 )
 
 // Policy is a zone's key and signing policy. The Corefile names of the

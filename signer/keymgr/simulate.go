@@ -39,11 +39,32 @@ type SimOptions struct {
 }
 
 // RollRequest asks for a roll at At: of the signing keys of Role, or, if
-// Algorithm is not zero, an algorithm rollover to it.
+// Algorithm is not zero, an algorithm rollover to it. Now makes it an
+// emergency roll of Role (RequestEmergencyRoll): the check then measures the
+// validation-failure window it causes and fails if it is longer than the
+// one announced (Policy.EmergencyWindow).
 type RollRequest struct {
 	At        time.Time
 	Role      Role
 	Algorithm uint8
+	Now       bool
+}
+
+// EmergencyReport is one emergency roll of a simulation: the window
+// announced for it (Policy.EmergencyWindow: what the API and mxctl print)
+// and the one the check measured.
+type EmergencyReport struct {
+	At        time.Time
+	Role      Role
+	Announced Window
+	// Measured runs from At to the end of the last bogus combination the
+	// check found that mixes what was served before At with what is served
+	// after it (zero if none was bogus).
+	Measured time.Duration
+	// Flagged counts the check instants at which such a combination was
+	// alive; FirstFlagged and LastFlagged are the first and last of them.
+	Flagged                   int
+	FirstFlagged, LastFlagged time.Time
 }
 
 // PolicySwitch replaces the zone's policy at At.
@@ -61,7 +82,7 @@ type Event struct {
 	KeyID     string
 	Role      Role
 	Algorithm uint8
-	What      string // generated, published, active, retired, removed, ds-submitted, ds-published, ds-withdrawn, ds-gone
+	What      string // generated, compromised, published, active, retired, removed, ds-submitted, ds-published, ds-withdrawn, ds-gone
 }
 
 // Timeline is the record of a simulation.
@@ -73,6 +94,9 @@ type Timeline struct {
 	Events     []Event
 	Keys       []KeyState // every key, final state, in creation order (bounded like Events)
 	Generated  map[Role]int
+	// Emergencies are the emergency rolls requested, in order, with their
+	// announced and measured validation-failure windows.
+	Emergencies []EmergencyReport
 	// Steps is the number of instants at which every cached combination
 	// was checked; Combinations the number of (DS, DNSKEY, RRSIG)
 	// combinations validated.
@@ -113,7 +137,11 @@ type sim struct {
 // opts.Tick, it checks that every combination of DS set, DNSKEY RRset (with
 // its RRSIGs) and data RRSIGs a resolver could still hold validates. It
 // returns the timeline, and an error wrapping ErrBogus that names the instant
-// and the combination if one does not.
+// and the combination if one does not. An emergency roll (RollRequest.Now)
+// is allowed to break validation for the combinations that mix what was
+// served before it with what is served after: the check measures how long
+// they stay in caches and fails if that is longer than the announced
+// window (Timeline.Emergencies).
 func Simulate(start time.Time, days int, zone string, kind ZoneKind, p Policy, opts SimOptions) (*Timeline, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -160,7 +188,9 @@ func Simulate(start time.Time, days int, zone string, kind ZoneKind, p Policy, o
 			}
 		}
 		for len(reqs) > 0 && !reqs[0].At.After(s.now) {
-			s.request(reqs[0])
+			if err := s.request(reqs[0]); err != nil {
+				return s.finish(err)
+			}
 			reqs = reqs[1:]
 		}
 		next, err := s.runNext()
@@ -198,6 +228,13 @@ func (s *sim) finish(err error) (*Timeline, error) {
 	s.tl.Steps, s.tl.Combinations = s.chk.steps, s.chk.combos
 	for _, r := range s.records {
 		s.tl.Keys = append(s.tl.Keys, *r)
+	}
+	for _, e := range s.chk.emergencies {
+		s.tl.Emergencies = append(s.tl.Emergencies, *e)
+		if err == nil && e.Measured > e.Announced.Duration {
+			err = fmt.Errorf("%w: after the emergency %s roll at %s resolvers could fail to validate for %s, longer than the announced %s",
+				ErrBogus, e.Role, e.At.UTC().Format(time.RFC3339), fmtDur(e.Measured), e.Announced)
+		}
 	}
 	return s.tl, err
 }
@@ -330,16 +367,35 @@ func (s *sim) switchPolicy(w PolicySwitch) {
 	s.chk.serveAs(s.now, w.Policy)
 }
 
-func (s *sim) request(r RollRequest) {
+func (s *sim) request(r RollRequest) error {
 	if r.Algorithm != 0 {
 		s.p.Algorithm = r.Algorithm
-		return
+		return nil
+	}
+	if r.Now {
+		keys := make([]KeyState, len(s.live))
+		for i, k := range s.live {
+			keys[i] = k.KeyState
+		}
+		marked, err := RequestEmergencyRoll(s.now, s.kind, keys, r.Role)
+		if err != nil {
+			return fmt.Errorf("keymgr: simulate: emergency %s roll at %s: %w", r.Role, s.now.UTC().Format(time.RFC3339), err)
+		}
+		for i, k := range s.live {
+			if marked[i].Emergency && !k.Emergency {
+				s.event(k, "compromised")
+			}
+			k.KeyState = marked[i]
+		}
+		s.chk.emergencies = append(s.chk.emergencies, &EmergencyReport{At: s.now, Role: r.Role, Announced: s.p.EmergencyWindow(s.kind, r.Role)})
+		return nil
 	}
 	for _, k := range s.live {
 		if k.Role == r.Role && k.signing() && (r.Role != KSK || k.inDNSKEY()) {
 			k.RollRequested = s.now
 		}
 	}
+	return nil
 }
 
 func (s *sim) observe() error {

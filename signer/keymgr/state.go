@@ -71,6 +71,11 @@ type KeyState struct {
 	// ignoring its lifetime (mxctl key roll). The timing of the roll is still
 	// the safe one. See RequestRoll.
 	RollRequested time.Time
+	// Emergency, with RollRequested, marks the key as compromised (mxctl key
+	// roll --now, RFC 6781 §4.2): Next replaces it at once, accepting a
+	// bounded window in which resolvers may fail to validate
+	// (Policy.EmergencyWindow). See RequestEmergencyRoll.
+	Emergency bool
 }
 
 func (k *KeyState) inDNSKEY() bool { return !k.Published.IsZero() && k.Removed.IsZero() }
@@ -150,7 +155,7 @@ func (a Action) String() string {
 
 // Status summarizes a zone's rollover state for mxctl keys, the API and metrics.
 type Status struct {
-	Phase    string    // "idle", "zsk-roll", "ksk-roll", "csk-roll", "algorithm-roll", "bootstrap"
+	Phase    string    // "idle", "zsk-roll", "ksk-roll", "csk-roll", "algorithm-roll", "bootstrap", "zsk-emergency", "ksk-emergency", "csk-emergency"
 	Waiting  string    // what the next step waits for, e.g. "waiting for parent DS of key 12345 to be seen"
 	NextStep time.Time // same as Next's second result
 }

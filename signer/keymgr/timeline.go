@@ -20,6 +20,10 @@ func (t *Timeline) Text() string {
 	if t.Truncated {
 		b.WriteString("# ... (timeline truncated; the check covered the whole run)\n")
 	}
+	for _, e := range t.Emergencies {
+		fmt.Fprintf(&b, "# emergency %s roll at %s: resolvers may fail to validate until %s: announced %s; measured %s, %d instants flagged\n",
+			e.Role, e.At.UTC().Format(time.RFC3339), e.At.Add(e.Announced.Duration).UTC().Format(time.RFC3339), e.Announced, fmtDur(e.Measured), e.Flagged)
+	}
 	fmt.Fprintf(&b, "# keys generated: ksk %d, zsk %d, csk %d; instants checked %d; combinations validated %d\n",
 		t.Generated[KSK], t.Generated[ZSK], t.Generated[CSK], t.Steps, t.Combinations)
 	return b.String()

@@ -117,6 +117,7 @@ func TestClientKeys(t *testing.T) {
 			{name: "zsk", req: api.RolloverRequest{Role: "zsk"}},
 			{name: "ksk to ed25519", req: api.RolloverRequest{Role: "ksk", Algorithm: 15}},
 			{name: "algorithm", req: api.RolloverRequest{Algorithm: 13}},
+			{name: "emergency zsk", req: api.RolloverRequest{Role: "zsk", Now: true}},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -159,8 +160,8 @@ func TestClientKeys(t *testing.T) {
 				t.Errorf("Forward offered %q", p)
 			}
 		}
-		if len(*forwarded) != 10 {
-			t.Errorf("Forward offered %d writes, want 10: %q", len(*forwarded), *forwarded)
+		if len(*forwarded) != 11 {
+			t.Errorf("Forward offered %d writes, want 11: %q", len(*forwarded), *forwarded)
 		}
 	})
 }
