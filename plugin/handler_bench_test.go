@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -22,15 +23,17 @@ import (
 // mixFixture is a store with a parent zone, several shards of hosts and a responder,
 // on a fake clock: the benchmark and the answer cache tests build on it.
 type mixFixture struct {
-	clock time.Time
-	st    *zonestore.Store
-	prov  *zonestore.Provisioner
-	r     *responder
-	hosts []string // host names, lower case
+	clock   time.Time
+	st      *zonestore.Store
+	prov    *zonestore.Provisioner
+	r       *responder
+	hosts   []string // host names, lower case
+	domains []string // the customer domain of each host
 }
 
-// newMixFixture provisions shards x perShard generated domains.
-func newMixFixture(tb testing.TB, shards, perShard int) *mixFixture {
+// newMixFixture provisions shards x perShard generated domains whose hosts have addrs
+// A records (answers of many records truncate over UDP).
+func newMixFixture(tb testing.TB, shards, perShard, addrs int) *mixFixture {
 	tb.Helper()
 	f := &mixFixture{clock: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
 	kek, err := zonestore.GenerateKEK(rand.Reader)
@@ -47,7 +50,10 @@ func newMixFixture(tb testing.TB, shards, perShard int) *mixFixture {
 		NameServers: []zonestore.NameServer{{Name: "ns1.mx.example.", A: []string{"192.0.2.53"}}},
 		ShardSize:   perShard,
 	}.WithDefaults()
-	prof := zonestore.Profile{TTL: 300, A: []string{"192.0.2.25"}, AAAA: []string{"2001:db8::25"}, TLSA: []string{testTLSA}}
+	prof := zonestore.Profile{TTL: 300, AAAA: []string{"2001:db8::25"}, TLSA: []string{testTLSA}}
+	for i := range addrs {
+		prof.A = append(prof.A, fmt.Sprintf("192.0.2.%d", 25+i))
+	}
 	f.prov = &zonestore.Provisioner{
 		Store: st, Applier: zonestore.NewLocalApplier(st), Keys: keyFactory(kek, 3600),
 		Now: func() time.Time { return f.clock }, Rand: rand.Reader,
@@ -73,6 +79,7 @@ func newMixFixture(tb testing.TB, shards, perShard int) *mixFixture {
 			tb.Fatalf("add %s: %v", it.Domain, it.Err)
 		}
 		f.hosts = append(f.hosts, it.Host.Name())
+		f.domains = append(f.domains, it.Domain)
 	}
 	f.st = st
 	f.r = &responder{
@@ -111,7 +118,8 @@ func (f *mixFixture) queries(tb testing.TB, n int) []*dns.Msg {
 type fakeWriter struct {
 	remote net.Addr
 	wire   []byte
-	writes int
+	writes int // answers written, by either method
+	msgs   int // of which through WriteMsg
 }
 
 func newFakeWriter(network string) *fakeWriter {
@@ -124,6 +132,7 @@ func newFakeWriter(network string) *fakeWriter {
 func (w *fakeWriter) LocalAddr() net.Addr  { return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 53} }
 func (w *fakeWriter) RemoteAddr() net.Addr { return w.remote }
 func (w *fakeWriter) WriteMsg(m *dns.Msg) error {
+	w.msgs++
 	b, err := m.Pack()
 	if err != nil {
 		return err
@@ -151,16 +160,42 @@ func (w *fakeWriter) msg(tb testing.TB) *dns.Msg {
 	return m
 }
 
+// handler returns the plugin handler over the fixture with an answer cache of size
+// bytes (0: none), invalidated by the fixture's store.
+func (f *mixFixture) handler(size int) *Mxsign {
+	return &Mxsign{r: f.r, cache: newAnswerCaches(f.st, "mx.example.").replace(size)}
+}
+
 // BenchmarkServeDNSMix measures the whole query path, ServeDNS through CoreDNS's
 // ScrubWriter to packed bytes, over the peers' warm query mix (60 % A, 20 % TLSA,
-// 10 % AAAA, 5 % names that do not exist, 5 % shard apex) with DO set.
+// 10 % AAAA, 5 % names that do not exist, 5 % shard apex) with DO set, with and
+// without the answer cache. The names that do not exist are signed on every query.
 func BenchmarkServeDNSMix(b *testing.B) {
-	f := newMixFixture(b, 4, 250)
-	h := &Mxsign{r: f.r}
+	f := newMixFixture(b, 4, 250, 1)
 	qs := f.queries(b, 20000)
+	for _, bc := range []struct {
+		name string
+		size int
+	}{{"cache=off", 0}, {"cache=on", defaultAnswerCache}} {
+		b.Run(bc.name, func(b *testing.B) {
+			benchServe(b, f.handler(bc.size), qs)
+		})
+	}
+}
+
+// BenchmarkServeDNSHit is one warm signed A query answered from the answer cache.
+func BenchmarkServeDNSHit(b *testing.B) {
+	f := newMixFixture(b, 1, 10, 1)
+	m := new(dns.Msg)
+	m.SetQuestion(f.hosts[0], dns.TypeA)
+	m.SetEdns0(4096, true)
+	benchServe(b, f.handler(defaultAnswerCache), []*dns.Msg{m})
+}
+
+func benchServe(b *testing.B, h *Mxsign, qs []*dns.Msg) {
 	w := newFakeWriter("udp")
 	ctx := context.Background()
-	for _, q := range qs { // warm the signature cache
+	for _, q := range qs { // warm the caches
 		h.ServeDNS(ctx, request.NewScrubWriter(q, w), q)
 	}
 	b.ReportAllocs()

@@ -51,6 +51,8 @@ type instance struct {
 	apiSrv  *http.Server
 	apiLn   net.Listener
 	handler handlerBox
+
+	answers *answerCaches // the answer cache and the zone generations it is checked against
 }
 
 // handlerBox lets a reload swap the API handler without rebinding the listener.
@@ -168,7 +170,7 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	}
 	inst := &instance{
 		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1), token: token,
-		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer,
+		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer, answers: newAnswerCaches(st, cfg.Parent),
 		apiLn: ln, apiAddr: cfg.APIAddr,
 		prov: &zonestore.Provisioner{
 			Store:   st,
