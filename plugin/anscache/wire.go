@@ -2,7 +2,6 @@ package anscache
 
 import (
 	"encoding/binary"
-	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -34,7 +33,7 @@ type Query struct {
 // miekg/dns unpacks it), its type and class, and the query's flags. It reports
 // false for a name that does not pack.
 func (q *Query) Set(name string, qtype, qclass uint16, f Flags) bool {
-	n, ok := packName(name, q.name[:])
+	n, ok := q.setName(name)
 	if !ok {
 		return false
 	}
@@ -42,43 +41,53 @@ func (q *Query) Set(name string, qtype, qclass uint16, f Flags) bool {
 	q.key[0] = byte(f)
 	binary.BigEndian.PutUint16(q.key[1:], qtype)
 	binary.BigEndian.PutUint16(q.key[3:], qclass)
-	for i, c := range q.name[:n] {
-		q.key[5+i] = lower[c]
-	}
 	q.klen = 5 + n
 	return true
 }
 
-// packName writes the fully qualified name in wire form to buf. Names without escapes
-// are packed here; dns.PackDomainName, several times slower, does the others.
-func packName(name string, buf []byte) (int, bool) {
-	if len(name) == 0 || name[len(name)-1] != '.' {
-		return 0, false
+// setName writes the fully qualified name in wire form to q.name and lower-cased to
+// the key, in one pass. Names with escapes are left to dns.PackDomainName, several
+// times slower.
+func (q *Query) setName(name string) (int, bool) {
+	if len(name) == 0 || name[len(name)-1] != '.' || len(name) >= len(q.name) {
+		return 0, false // not fully qualified, or longer than 255 octets on the wire
 	}
+	key := q.key[5:]
 	if name == "." {
-		buf[0] = 0
+		q.name[0], key[0] = 0, 0
 		return 1, true
 	}
-	if len(name) >= len(buf) { // the wire form is one octet longer
+	label, n := 0, 1 // the offset of the current label's length octet, the next free one
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; c {
+		case '.':
+			l := n - label - 1
+			if l == 0 || l > 63 {
+				return 0, false
+			}
+			q.name[label], key[label] = byte(l), byte(l)
+			label = n
+			n++
+		case '\\':
+			return q.setEscapedName(name)
+		default:
+			q.name[n], key[n] = c, lower[c]
+			n++
+		}
+	}
+	q.name[label], key[label] = 0, 0 // the root label
+	return n, true
+}
+
+func (q *Query) setEscapedName(name string) (int, bool) {
+	n, err := dns.PackDomainName(name, q.name[:], 0, nil, false)
+	if err != nil || n == 0 {
 		return 0, false
 	}
-	if strings.IndexByte(name, '\\') >= 0 {
-		n, err := dns.PackDomainName(name, buf, 0, nil, false)
-		return n, err == nil && n > 0
+	for i, c := range q.name[:n] {
+		q.key[5+i] = lower[c]
 	}
-	off := 0
-	for rest := name; rest != ""; {
-		l := strings.IndexByte(rest, '.')
-		if l <= 0 || l > 63 {
-			return 0, false
-		}
-		buf[off] = byte(l)
-		copy(buf[off+1:], rest[:l])
-		off += 1 + l
-		rest = rest[l+1:]
-	}
-	buf[off] = 0
-	return off + 1, true
+	return n, true
 }
 
 // lower maps each octet to its ASCII lower case (RFC 4343: only A-Z fold).

@@ -48,7 +48,7 @@ func TestQuerySet(t *testing.T) {
 			if key[0] != byte(EDNS|DO) || key[1] != 0 || key[2] != byte(dns.TypeTLSA) || key[4] != 1 {
 				t.Fatalf("key header % x", key[:5])
 			}
-			if !bytes.Equal(key[5:], bytes.ToLower(want[:n])) {
+			if !bytes.Equal(key[5:], asciiLower(want[:n])) {
 				t.Fatalf("key name %q, want the lower-cased wire name", key[5:])
 			}
 		})
@@ -153,5 +153,29 @@ func FuzzQuerySet(f *testing.F) {
 		if !bytes.Equal(q.Name(), want[:n]) {
 			t.Fatalf("%q: wire %q, want %q", name, q.Name(), want[:n])
 		}
+		if k := q.Key()[5:]; !bytes.Equal(k, asciiLower(want[:n])) {
+			t.Fatalf("%q: key name %q, want %q lower-cased", name, k, want[:n])
+		}
 	})
+}
+
+// asciiLower folds A-Z only (RFC 4343), whatever the other octets are.
+func asciiLower(b []byte) []byte {
+	out := bytes.Clone(b)
+	for i, c := range out {
+		if 'A' <= c && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
+	}
+	return out
+}
+
+func BenchmarkQuerySet(b *testing.B) {
+	b.ReportAllocs()
+	var q Query
+	for b.Loop() {
+		if !q.Set("CoNtOsO-CoM.1J2B.mX.eXaMpLe.", dns.TypeA, dns.ClassINET, EDNS|DO) {
+			b.Fatal("Set")
+		}
+	}
 }
