@@ -44,12 +44,12 @@ func TestPolicyState(t *testing.T) {
 	}{
 		{name: "steady", run: func(t *testing.T) *policyState {
 			s := newPolicyState(&fast, signer.Options{})
-			serve(s, t0, &fast)
+			servePolicy(s, t0, &fast)
 			return s
 		}, at: time.Hour, dnskey: 5 * sec, maxTTL: 5 * sec, dprp: 2 * sec, dsgn: 2 * time.Minute},
 		{name: "the store serves longer TTLs than the policy says", run: func(t *testing.T) *policyState {
 			s := newPolicyState(&fast, signer.Options{})
-			serve(s, t0, nil) // another member's settings, no cap: 3600s
+			servePolicy(s, t0, nil) // another member's settings, no cap: 3600s
 			return s
 		}, at: time.Hour, dnskey: 3600 * sec, maxTTL: 3600 * sec, dprp: 2 * sec, dsgn: 2 * time.Minute},
 		// Two holds: the reload's (slow, 2m46s) and the served TTLs' (fast with the
@@ -64,12 +64,12 @@ func TestPolicyState(t *testing.T) {
 			dnskey: 5 * sec, maxTTL: 5 * sec, dprp: 2 * sec, dsgn: 2 * time.Minute},
 		{name: "the served TTLs drop later (proposed by the leader after the reload)", run: func(t *testing.T) *policyState {
 			s := newPolicyState(&slow, signer.Options{})
-			serve(s, t0.Add(-time.Hour), &slow)
+			servePolicy(s, t0.Add(-time.Hour), &slow)
 			_, _, sig := servedBy(&fast)
 			s.set(t0, &fast, sig)
 			// The reload's hold is over by the time the lower TTLs are served: the
 			// old served TTLs hold from then on.
-			serve(s, t0.Add(time.Hour), &fast)
+			servePolicy(s, t0.Add(time.Hour), &fast)
 			return s
 		}, at: time.Hour + 10*sec, dnskey: 30 * sec, maxTTL: 40 * sec, dprp: 2 * sec, dsgn: 2 * time.Minute, holdEnds: time.Hour + 163*sec},
 		{name: "policy turned on: what was served unmanaged is held", run: reloadTo(t0, nil, &fast), at: time.Minute,
@@ -117,16 +117,16 @@ func reloadTo(t0 time.Time, from, to *keymgr.Policy) func(t *testing.T) *policyS
 	return func(t *testing.T) *policyState {
 		_, _, sig := servedBy(from)
 		s := newPolicyState(from, sig)
-		serve(s, t0.Add(-time.Hour), from)
+		servePolicy(s, t0.Add(-time.Hour), from)
 		_, _, sig = servedBy(to)
 		s.set(t0, to, sig)
-		serve(s, t0, to)
+		servePolicy(s, t0, to)
 		return s
 	}
 }
 
 // serve has s observe, at at, the settings policy p puts in the store.
-func serve(s *policyState, at time.Time, p *keymgr.Policy) {
+func servePolicy(s *policyState, at time.Time, p *keymgr.Policy) {
 	zc, prof, _ := servedBy(p)
 	s.observe(at, zc, prof)
 }

@@ -56,6 +56,8 @@ type instance struct {
 	apiSrv  *http.Server
 	apiLn   net.Listener
 	handler handlerBox
+
+	answers *answerCaches // the answer cache and the zone generations it is checked against
 }
 
 // handlerBox lets a reload swap the API handler without rebinding the listener.
@@ -189,7 +191,8 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	inst := &instance{
 		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1), token: token,
 		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer, policy: newPolicyState(cfg.Policy, cfg.Signer),
-		apiLn: ln, apiAddr: cfg.APIAddr,
+		answers: newAnswerCaches(st, cfg.Parent),
+		apiLn:   ln, apiAddr: cfg.APIAddr,
 		prov: &zonestore.Provisioner{
 			Store:   st,
 			Applier: node,

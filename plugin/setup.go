@@ -51,8 +51,9 @@ func setup(c *caddy.Controller) error {
 	c.OnStartup(func() error { return inst.serveAPI(cfg.APIAddr, h) })
 	c.OnFinalShutdown(func() error { return release(inst.key) })
 
+	cache := inst.answers.replace(cfg.AnswerCache)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
-		return &Mxsign{Next: next, r: r}
+		return &Mxsign{Next: next, r: r, cache: cache}
 	})
 	return nil
 }
