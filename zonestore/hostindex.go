@@ -63,14 +63,13 @@ func (hi *hostIndex) owner(label string) string {
 	return domainFromPlain(hi.plainOf(label))
 }
 
-// find returns the host of domain d, whose label is label (hostLabel(d)). A
-// hashed label held by another domain is not a match.
+// find returns the host of domain d, whose label is label (hostLabel(d)).
+// The label must be held by d itself: not by another domain with the same
+// hashed label, nor by the domain a malformed d maps onto ("a..b" has the
+// plain form of "a-b").
 func (hi *hostIndex) find(d, label string) (hostRec, bool) {
 	r, ok := hi.byLabel.Get(label)
-	if !ok {
-		return hostRec{}, false
-	}
-	if p, hashed := hi.long[label]; hashed && comparePlain(p, d) != 0 {
+	if !ok || comparePlain(hi.plainOf(label), d) != 0 {
 		return hostRec{}, false
 	}
 	return r, true

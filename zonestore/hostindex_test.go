@@ -206,6 +206,15 @@ func TestHostIndexLabels(t *testing.T) {
 	if _, err := s.Host(strings.Repeat("a", 60) + ".example.net"); !errors.Is(err, ErrHostNotFound) {
 		t.Errorf("Host of a long domain that is not stored: %v", err)
 	}
+	// "my..shop.com" is not a domain, but its plain form is my-shop.com's label.
+	mustAdd(t, p, "my-shop.com")
+	del := &Command{V: CommandVersion, Op: OpDeleteHosts, Time: t0, DeleteHosts: &DeleteHostsCmd{Domains: []string{"my..shop.com"}}}
+	if res, err := s.Apply(s.AppliedIndex()+1, del); err != nil || !errors.Is(res.Items[0].Err, ErrHostNotFound) {
+		t.Fatalf("deleting my..shop.com: %+v, %v", res, err)
+	}
+	if _, err := s.Host("my-shop.com"); err != nil {
+		t.Fatalf("my-shop.com after deleting my..shop.com: %v", err)
+	}
 
 	// A colliding domain: same hashed label, other domain.
 	other := strings.Repeat("a", 60) + ".example.org"
