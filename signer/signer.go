@@ -133,7 +133,7 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, keep b
 	hash := maphash.Bytes(s.seed, sc.key)
 	sh := &s.shards[hash>>(64-s.shardBits)] // top bits; 0 when there is one shard
 	nowUnix := now.Unix()
-	minRemain := max(s.refresh, int64(ttl)+s.skew)
+	minRemain := s.minRemain(ttl)
 
 	sig := new(dns.RRSIG)
 	if sh.get(hash, k.id, ttl, len(canon), nowUnix, minRemain, sig) {
@@ -178,6 +178,21 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, keep b
 		sh.countSignature()
 	}
 	return sig, nil
+}
+
+// minRemain is how long a signature over an RRset with TTL ttl must stay valid to be
+// handed out: max(Refresh, TTL + Skew), in seconds.
+func (s *Signer) minRemain(ttl uint32) int64 { return max(s.refresh, int64(ttl)+s.skew) }
+
+// ServeUntil returns the Unix second from which sig, made by this Signer no later than
+// now, may no longer be handed out: from then on Sign re-signs rather than return it.
+// A cache of whole answers must treat an answer as stale from the earliest ServeUntil
+// of the signatures in it, so that it never serves one the signer itself would not.
+func (s *Signer) ServeUntil(sig *dns.RRSIG, now time.Time) int64 {
+	n := now.Unix()
+	// Serial arithmetic (RFC 4034 §3.1.5): the expiration nearest to now.
+	exp := n + int64(int32(sig.Expiration-uint32(n))) // #nosec G115 -- intended wrap-around
+	return exp - s.minRemain(sig.OrigTtl)
 }
 
 // jitter derives a per-RRset offset in [0, span] seconds from its hash.
