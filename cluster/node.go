@@ -346,6 +346,26 @@ func (n *Node) notLeader() error {
 // IsLeader reports whether this node is the leader.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
+// Term returns the node's current raft term. A leader that lost and regained
+// leadership has a new term.
+func (n *Node) Term() uint64 { return n.raft.CurrentTerm() }
+
+// Barrier returns once this node, as leader, has applied every entry
+// committed before the call, entries of earlier terms included. A node
+// reports itself leader as soon as it wins an election, before it has
+// applied what its predecessor committed: a leader that decides from its
+// store (the rollover scheduler) calls Barrier first in each term. Elsewhere
+// the error wraps ErrNotLeader.
+func (n *Node) Barrier(ctx context.Context) error {
+	if n.raft.State() != raft.Leader {
+		return n.notLeader()
+	}
+	if err := wait(ctx, n.raft.Barrier(enqueueTimeout(ctx))); err != nil {
+		return n.raftError("barrier", err)
+	}
+	return nil
+}
+
 // Leader returns the current leader's id, raft address and admin API
 // address (from the replicated node records, "" if unknown). All are ""
 // when no leader is known.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -109,5 +110,51 @@ func TestWaitLeaderAndClose(t *testing.T) {
 	}
 	if err := lone.WaitLeader(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("WaitLeader after Close: %v", err)
+	}
+}
+
+// TestBarrierAfterLeaderChange: a node reports itself leader as soon as it wins
+// the election, before it has applied what its predecessor committed; Barrier
+// returns only once it has, and refuses on followers.
+func TestBarrierAfterLeaderChange(t *testing.T) {
+	nodes := startCluster(t, 3, 0, nil)
+	leader := leaderOf(t, nodes)
+	p := initZones(t, leader.Node)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for round := range 3 {
+		mustAdd(t, p, domains(fmt.Sprintf("r%d-", round), 5)...)
+		applied, term := leader.store.AppliedIndex(), leader.Term()
+		for _, n := range nodes {
+			if n == leader {
+				continue
+			}
+			if err := n.Barrier(ctx); !errors.Is(err, ErrNotLeader) {
+				t.Fatalf("Barrier on follower %s: %v, want ErrNotLeader", n.id, err)
+			}
+		}
+		if err := leader.Raft().LeadershipTransfer().Error(); err != nil {
+			t.Fatalf("round %d: leadership transfer: %v", round, err)
+		}
+		var next *testNode
+		waitFor(t, 15*time.Second, "a new leader", func() bool {
+			for _, n := range nodes {
+				if n != leader && n.IsLeader() {
+					next = n
+					return true
+				}
+			}
+			return false
+		})
+		if err := next.Barrier(ctx); err != nil {
+			t.Fatalf("round %d: Barrier on the new leader %s: %v", round, next.id, err)
+		}
+		if got := next.store.AppliedIndex(); got < applied {
+			t.Fatalf("round %d: after Barrier the new leader %s applied %d, its predecessor had committed %d", round, next.id, got, applied)
+		}
+		if next.Term() <= term {
+			t.Fatalf("round %d: new leader's term %d, old %d", round, next.Term(), term)
+		}
+		leader, p = next, provisioner(t, next.Node)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -36,6 +37,8 @@ const (
 	// defaultParentDSCheckInterval is how often the parental agents are asked for the
 	// parent zone's DS while a KSK roll waits for it (Knot's submission check-interval).
 	defaultParentDSCheckInterval = time.Hour
+	// defaultAnswerCache is the answer cache's size in bytes.
+	defaultAnswerCache = 64 << 20
 )
 
 // config is the parsed `mxsign` block.
@@ -56,6 +59,7 @@ type config struct {
 	// a KSK roll waits for it (BIND's parental-agents); none: `mxctl ds seen` only.
 	ParentalAgents        []string
 	ParentDSCheckInterval time.Duration // 0 until parse sets the default
+	AnswerCache           int           // the answer cache's size in bytes; 0 turns it off
 }
 
 // clusterConfig is the `cluster` block. Without it the node runs Raft alone with an
@@ -93,6 +97,8 @@ func parse(c *caddy.Controller) (*config, error) {
 			DataDir: defaultDataDir,
 			APIAddr: defaultAPIAddr,
 			BufSize: defaultBufSize,
+
+			AnswerCache: defaultAnswerCache,
 		}
 		cfg.Zone.Parent = parent
 		cfg.Profile.TTL = defaultHostTTL
@@ -275,6 +281,15 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 				cfg.Signer.CacheSize = -1 // 0 in the Corefile means no cache
 			}
 		}
+	case "answer-cache":
+		var a string
+		if a, err = one(); err == nil {
+			n, perr := parseByteSize(a)
+			if perr != nil {
+				return c.Errf("mxsign: answer-cache %q: %v", a, perr)
+			}
+			cfg.AnswerCache = n
+		}
 	case "signature-validity", "signature-refresh":
 		var d string
 		if d, err = one(); err == nil {
@@ -322,7 +337,7 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 		if d, err = one(); err == nil {
 			v, perr := parseDuration(d)
 			if perr == nil && v <= 0 {
-				perr = fmt.Errorf("must be longer than 0")
+				perr = errors.New("must be longer than 0")
 			}
 			if perr != nil {
 				return c.Errf("mxsign: %s %q: %v", key, d, perr)
@@ -445,6 +460,28 @@ func intArg(c *caddy.Controller, key string, args []string, lo, hi int) (int, er
 		return 0, c.Errf("mxsign: %s %q: want a number in %d..%d", key, args[0], lo, hi)
 	}
 	return n, nil
+}
+
+// parseByteSize accepts a number of bytes with an optional binary suffix: "0",
+// "65536", "512k", "64m", "1g" (KiB, MiB, GiB), up to 64 GiB.
+func parseByteSize(s string) (int, error) {
+	unit := 1
+	switch {
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
+		unit = 1 << 10
+	case strings.HasSuffix(s, "m"), strings.HasSuffix(s, "M"):
+		unit = 1 << 20
+	case strings.HasSuffix(s, "g"), strings.HasSuffix(s, "G"):
+		unit = 1 << 30
+	}
+	if unit > 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n*uint64(unit) > 64<<30 {
+		return 0, fmt.Errorf("want a size in bytes up to 64g, like 0, 65536, 512k or 64m")
+	}
+	return int(n) * unit, nil
 }
 
 // parseDuration accepts Go durations plus a "d" (days) suffix: "14d", "36h", "90m".

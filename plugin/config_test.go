@@ -48,6 +48,9 @@ func TestParse(t *testing.T) {
 				if c.Zone.ShardSize != 10000 || c.Zone.Algorithm != 13 || c.Profile.TTL != 300 {
 					t.Errorf("zone defaults: %+v %+v", c.Zone, c.Profile)
 				}
+				if c.AnswerCache != 64<<20 {
+					t.Errorf("answer-cache default %d", c.AnswerCache)
+				}
 			},
 		},
 		{
@@ -65,6 +68,7 @@ func TestParse(t *testing.T) {
 				bufsize 1400
 				signature-validity 10d
 				signature-cache 500000
+				answer-cache 32m
 				profile {
 					ttl 600
 					a 192.0.2.25 192.0.2.26
@@ -84,6 +88,9 @@ func TestParse(t *testing.T) {
 				}
 				if c.Signer.CacheSize != 500000 {
 					t.Errorf("signature-cache %d", c.Signer.CacheSize)
+				}
+				if c.AnswerCache != 32<<20 {
+					t.Errorf("answer-cache %d", c.AnswerCache)
 				}
 				if c.Signer.Validity.Hours() != 240 {
 					t.Errorf("validity %v", c.Signer.Validity)
@@ -125,6 +132,18 @@ func TestParse(t *testing.T) {
 		{name: "check interval not a duration", input: "mxsign {\n parent-ds-check-interval soon\n}", wantErr: "duration"},
 		{name: "check interval two arguments", input: "mxsign {\n parent-ds-check-interval 1h 2h\n}", wantErr: "exactly one argument"},
 		{name: "check interval without agents", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n policy {\n }\n parent-ds-check-interval 1h\n}", wantErr: "needs parental-agents"},
+		{name: "answer cache off", input: "mxsign {\n nameserver ns1.x.\n answer-cache 0\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.AnswerCache != 0 {
+				t.Errorf("answer-cache 0 gave %d", c.AnswerCache)
+			}
+		}},
+		{name: "answer cache in bytes", input: "mxsign {\n nameserver ns1.x.\n answer-cache 65536\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.AnswerCache != 65536 {
+				t.Errorf("answer-cache 65536 gave %d", c.AnswerCache)
+			}
+		}},
+		{name: "answer cache size not a size", input: "mxsign {\n nameserver ns1.x.\n answer-cache lots\n profile {\n a 192.0.2.1\n }\n}", wantErr: "answer-cache"},
+		{name: "answer cache too large", input: "mxsign {\n nameserver ns1.x.\n answer-cache 65g\n profile {\n a 192.0.2.1\n }\n}", wantErr: "up to 64g"},
 		{name: "unknown key", input: "mxsign {\n nameserver ns1.x. \n profile {\n a 192.0.2.1\n }\n frobnicate 1\n}", wantErr: `unknown property "frobnicate"`},
 		{name: "no nameserver", input: "mxsign {\n profile {\n a 192.0.2.1\n }\n}", wantErr: "nameserver"},
 		{name: "no addresses", input: "mxsign {\n nameserver ns1.x.\n}", wantErr: "at least one `a` or `aaaa`"},
@@ -217,6 +236,7 @@ func TestREADMEParentDSDefaults(t *testing.T) {
 		"default port 53",
 		fmt.Sprintf("`parent-ds-check-interval` (default `%dh`", int(defaultParentDSCheckInterval/time.Hour)),
 		fmt.Sprintf("within %ds", int(parentDSTimeout/time.Second)),
+		fmt.Sprintf("again after %dm", int(parentDSErrorRetry/time.Minute)),
 	} {
 		if !strings.Contains(line, want) {
 			t.Errorf("README.md parental-agents does not say %q:\n%s", want, line)

@@ -24,6 +24,7 @@ func TestImportDirection(t *testing.T) {
 		{pkg: "cluster", allowed: []string{"zonestore"}},
 		{pkg: "zonestore", foreign: []string{"github.com/miekg/dns", "go.etcd.io/bbolt", "golang.org/x/"}},
 		{pkg: "plugin/api", foreign: []string{}},
+		{pkg: "plugin/anscache", foreign: []string{"github.com/miekg/dns", "golang.org/x/"}},
 		{pkg: "plugin/api/client", allowed: []string{"plugin/api"}, foreign: []string{}},
 		{pkg: "cmd/mxctl", allowed: []string{"plugin/api", "plugin/api/client", "signer/keymgr"}, foreign: []string{}},
 	}

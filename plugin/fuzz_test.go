@@ -1,54 +1,17 @@
 package mxsign
 
 import (
-	"context"
-	"crypto/rand"
-	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/mxsign/mxsign/signer"
-	"github.com/mxsign/mxsign/zonestore"
 )
 
-// newTestResponder opens a real store in a temp dir with a parent zone and one host.
+// newTestResponder returns a responder over a real store with a parent zone and one host.
 func newTestResponder(tb testing.TB) (*responder, string) {
 	tb.Helper()
-	dir := tb.TempDir()
-	kek, err := zonestore.GenerateKEK(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	st, err := zonestore.Open(zonestore.Options{Path: filepath.Join(dir, "mxsign.db"), KEK: kek})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	cfg := zonestore.Config{
-		Parent:      "mx.example.",
-		NameServers: []zonestore.NameServer{{Name: "ns1.mx.example.", A: []string{"192.0.2.53"}}},
-	}.WithDefaults()
-	prof := zonestore.Profile{TTL: 300, A: []string{"192.0.2.25"}, AAAA: []string{"2001:db8::25"}, TLSA: []string{testTLSA}}
-	clock := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
-	prov := &zonestore.Provisioner{
-		Store: st, Applier: zonestore.NewLocalApplier(st), Keys: keyFactory(kek, 3600),
-		Now: func() time.Time { return clock }, Rand: rand.Reader,
-	}
-	ctx := context.Background()
-	if err := prov.Init(ctx, cfg, prof); err != nil {
-		tb.Fatal(err)
-	}
-	res, err := prov.AddDomains(ctx, []string{"contoso.com"})
-	if err != nil || res[0].Err != nil {
-		tb.Fatalf("add: %v %v", err, res)
-	}
-	return &responder{
-		store: st, signer: signer.New(signer.Options{}), keys: newKeyring(st),
-		now: func() time.Time { return clock }, bufSize: 1232, log: log,
-	}, res[0].Host.Name()
+	f := newMixFixture(tb, 1, 1, 1)
+	return f.r, f.hosts[0]
 }
 
 // FuzzResponder feeds arbitrary wire messages to the query handler's core: it must never

@@ -3,25 +3,110 @@ package mxsign
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
+
+	"github.com/mxsign/mxsign/plugin/anscache"
 )
 
 // Mxsign is the plugin handler: authoritative, online-signing answers for the parent zone
 // and every shard the store holds.
 type Mxsign struct {
-	Next plugin.Handler
-	r    *responder
+	Next    plugin.Handler
+	r       *responder
+	cache   *anscache.Cache // nil: no answer cache
+	writers writerKinds
 }
 
 // Name implements plugin.Handler.
 func (m *Mxsign) Name() string { return "mxsign" }
 
 // ServeDNS implements plugin.Handler.
+//
+// A query with one question is answered in wire form: the answer to the lower-case
+// question is packed once (and cached when it may be), then patched to this query's
+// ID, flags and spelling (anscache.Patch) and written as bytes. Anything else goes
+// through the message path.
 func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg) (int, error) {
 	// Only plain UDP has a size limit; TCP, DoT and DoH carry any answer.
 	udp := w.RemoteAddr() != nil && w.RemoteAddr().Network() == "udp"
+	opt := r.IsEdns0()
+	var q anscache.Query
+	if r.Opcode != dns.OpcodeQuery || len(r.Question) != 1 || !q.Set(r.Question[0].Name, r.Question[0].Qtype, r.Question[0].Qclass, queryFlags(opt)) {
+		return m.serveMsg(ctx, w, r, opt, udp)
+	}
+	limit := dns.MaxMsgSize
+	if udp {
+		limit = m.r.udpSize(opt)
+	}
+	now := m.r.now().Unix()
+	if m.cache != nil {
+		if wire, ok := m.cache.Get(q.Key(), now, limit); ok {
+			return m.writeCached(w, r, opt, &q, wire)
+		}
+	}
+
+	var epoch uint64
+	if m.cache != nil {
+		epoch = m.cache.Epoch() // before the store is read: see anscache.Gens
+	}
+	resp, meta, ok := m.r.answer(r, opt, strings.ToLower(r.Question[0].Name))
+	if !ok {
+		return m.serveMsg(ctx, w, r, opt, udp)
+	}
+	bp := getWireBuf()
+	defer putWireBuf(bp)
+	wire, err := resp.PackBuffer(*bp)
+	if err != nil {
+		return dns.RcodeServerFailure, fmt.Errorf("mxsign: packing the answer: %w", err)
+	}
+	if meta.cacheable && m.cache != nil {
+		m.cache.Put(q.Key(), wire, meta.deadline, now, meta.zone, epoch)
+	}
+	if len(wire) > limit {
+		resp.Truncate(limit)
+		resp.Compress = true
+		if wire, err = resp.PackBuffer(*bp); err != nil {
+			return dns.RcodeServerFailure, fmt.Errorf("mxsign: packing the truncated answer: %w", err)
+		}
+	}
+	if !anscache.Patch(wire, r.Id, r.RecursionDesired, r.CheckingDisabled, &q) {
+		return dns.RcodeServerFailure, fmt.Errorf("mxsign: the packed answer's question is not %q", r.Question[0].Name)
+	}
+	*bp = wire[:cap(wire)] // keep a grown buffer
+	return m.write(w, wire, opt)
+}
+
+// writeCached patches a copy of a cached answer for r and writes it.
+func (m *Mxsign) writeCached(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, cached []byte) (int, error) {
+	bp := getWireBuf()
+	defer putWireBuf(bp)
+	wire := append((*bp)[:0], cached...)
+	*bp = wire[:cap(wire)]
+	if !anscache.Patch(wire, r.Id, r.RecursionDesired, r.CheckingDisabled, q) {
+		return dns.RcodeServerFailure, fmt.Errorf("mxsign: a cached answer's question is not %q", r.Question[0].Name)
+	}
+	return m.write(w, wire, opt)
+}
+
+// write counts and writes a packed answer.
+func (m *Mxsign) write(w dns.ResponseWriter, wire []byte, opt *dns.OPT) (int, error) {
+	rcode, answers := anscache.Rcode(wire)
+	countAnswer(rcode, answers, opt != nil && opt.Do())
+	if err := m.writers.write(w, wire, rcode); err != nil {
+		// The answer was made; only delivering it failed. Returning an error rcode
+		// would make CoreDNS try to write a second reply.
+		return dns.RcodeSuccess, fmt.Errorf("mxsign: writing the answer: %w", err)
+	}
+	return dns.RcodeSuccess, nil
+}
+
+// serveMsg answers through the message path: queries that are not plain one-question
+// queries, names that are not ours.
+func (m *Mxsign) serveMsg(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, udp bool) (int, error) {
 	resp, ok := m.r.respond(r, udp)
 	if !ok {
 		if m.Next != nil {
@@ -30,16 +115,43 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		// Not ours and nobody after us: refuse rather than SERVFAIL.
 		resp = new(dns.Msg)
 		resp.SetRcode(r, dns.RcodeRefused)
-		if opt := r.IsEdns0(); opt != nil {
+		if opt != nil {
 			resp.SetEdns0(m.r.bufSize, opt.Do())
 		}
 	}
-	opt := r.IsEdns0()
-	countAnswer(resp, opt != nil && opt.Do())
+	countAnswer(resp.Rcode, len(resp.Answer), opt != nil && opt.Do())
 	if err := w.WriteMsg(resp); err != nil {
-		// The answer was made; only delivering it failed. Returning an error rcode
-		// would make CoreDNS try to write a second reply.
 		return dns.RcodeSuccess, fmt.Errorf("mxsign: writing the answer: %w", err)
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// queryFlags are the parts of the query's OPT record that change the answer.
+func queryFlags(opt *dns.OPT) anscache.Flags {
+	if opt == nil {
+		return 0
+	}
+	f := anscache.EDNS
+	if opt.Do() {
+		f |= anscache.DO
+	}
+	if opt.Hdr.Ttl&ednsFlagCO != 0 {
+		f |= anscache.CO
+	}
+	return f
+}
+
+// wireBufs recycles the buffers answers are packed or copied into: the writer is done
+// with the bytes when Write returns.
+var wireBufs = sync.Pool{New: func() any {
+	b := make([]byte, 4096)
+	return &b
+}}
+
+func getWireBuf() *[]byte { return wireBufs.Get().(*[]byte) }
+
+func putWireBuf(b *[]byte) {
+	if cap(*b) <= dns.MaxMsgSize {
+		wireBufs.Put(b)
+	}
 }

@@ -20,9 +20,12 @@ type keyService struct {
 	store   *zonestore.Store
 	applier zonestore.Applier
 	policy  *keymgr.Policy // nil: keys are not managed
-	prop    *propagation   // the measured Raft commit and apply delay; nil: none
-	now     func() time.Time
-	wake    func() // nudges the scheduler after a request
+	// plan, if set, is the policy the scheduler plans with at an instant (the
+	// Corefile's, with values held after a change: policyState.effective).
+	plan func(now time.Time) (keymgr.Policy, time.Time, bool)
+	prop *propagation // the measured Raft commit and apply delay; nil: none
+	now  func() time.Time
+	wake func() // nudges the scheduler after a request
 }
 
 var _ api.KeyService = (*keyService)(nil)
@@ -49,7 +52,13 @@ func (s *keyService) Keys(_ context.Context, zone string) (api.KeyList, error) {
 	}
 	out := api.KeyList{Zone: z.Name, Managed: s.policy != nil, Keys: make([]api.KeyDetail, 0, len(keys))}
 	if s.policy != nil {
-		now, pol := s.now(), s.prop.policy(*s.policy)
+		now, pol := s.now(), *s.policy
+		if s.plan != nil {
+			if e, _, ok := s.plan(now); ok {
+				pol = e
+			}
+		}
+		pol = s.prop.policy(pol)
 		states := make([]keymgr.KeyState, len(keys))
 		for i, k := range keys {
 			states[i] = keyState(k, kind)

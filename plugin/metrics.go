@@ -1,6 +1,7 @@
 package mxsign
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/mxsign/mxsign/plugin/anscache"
 	"github.com/mxsign/mxsign/signer"
 	"github.com/mxsign/mxsign/zonestore"
 )
@@ -52,25 +54,58 @@ var parentDSChecks = promauto.NewCounterVec(prometheus.CounterOpts{
 	Namespace: plugin.Namespace,
 	Subsystem: subsystem,
 	Name:      "parent_ds_checks_total",
-	Help:      "Checks of a waiting parent-zone DS at the parental agents, by result: seen (every agent serves it), missing (an agent answered without it), error (an agent timed out, refused, or did not answer authoritatively).",
+	Help:      "Checks of a waiting parent-zone DS at the parental agents, by result: seen (every agent serves it), missing (an agent answered without it), error (an agent timed out, refused, did not answer authoritatively, or answered another question).",
 }, []string{"result"})
 
-func countAnswer(resp *dns.Msg, do bool) {
-	result := "noerror"
-	switch resp.Rcode {
-	case dns.RcodeSuccess:
-		if len(resp.Answer) == 0 {
-			result = "nodata" // includes compact-denial NXNAME answers
-		}
-	default:
-		result = dns.RcodeToString[resp.Rcode]
-	}
-	d := "false"
+// countAnswer counts an answer with RCODE rcode and that many answer records.
+func countAnswer(rcode, answers int, do bool) {
+	d := 0
 	if do {
-		d = "true"
+		d = 1
 	}
-	queriesTotal.WithLabelValues(lower(result), d).Inc()
+	switch rcode {
+	case dns.RcodeSuccess:
+		if answers == 0 {
+			answerCounters[resultNoData][d].Inc() // includes compact-denial NXNAME answers
+			return
+		}
+		answerCounters[resultNoError][d].Inc()
+	case dns.RcodeNameError:
+		answerCounters[resultNXDomain][d].Inc()
+	case dns.RcodeRefused:
+		answerCounters[resultRefused][d].Inc()
+	case dns.RcodeFormatError:
+		answerCounters[resultFormErr][d].Inc()
+	case dns.RcodeServerFailure:
+		answerCounters[resultServFail][d].Inc()
+	case dns.RcodeNotImplemented:
+		answerCounters[resultNotImp][d].Inc()
+	default:
+		queriesTotal.WithLabelValues(lower(dns.RcodeToString[rcode]), strconv.FormatBool(do)).Inc()
+	}
 }
+
+// The results answers usually have, in answerCounters.
+const (
+	resultNoError = iota
+	resultNoData
+	resultNXDomain
+	resultRefused
+	resultFormErr
+	resultServFail
+	resultNotImp
+	numResults
+)
+
+// answerCounters are queriesTotal's counters by result and dnssec (false, true),
+// resolved once: WithLabelValues hashes its labels on every call.
+var answerCounters = func() (c [numResults][2]prometheus.Counter) {
+	names := [numResults]string{"noerror", "nodata", "nxdomain", "refused", "formerr", "servfail", "notimp"}
+	for i, result := range names {
+		c[i] = [2]prometheus.Counter{queriesTotal.WithLabelValues(result, "false"), queriesTotal.WithLabelValues(result, "true")}
+	}
+	return c
+}()
 
 func lower(s string) string {
 	b := []byte(s)
@@ -85,6 +120,8 @@ func lower(s string) string {
 // collector reports signer and store figures summed over the live instances.
 type collector struct {
 	signatures, hits, misses, entries, hosts, shards *prometheus.Desc
+
+	ansHits, ansMisses, ansEvictions, ansEntries, ansBytes *prometheus.Desc
 }
 
 var registerOnce sync.Once
@@ -102,18 +139,26 @@ func registerMetrics() {
 			entries:    d("signature_cache_entries", "Signatures held in the cache."),
 			hosts:      d("hosts", "Hosts (accepted domains) served."),
 			shards:     d("shards", "Shard zones served."),
+
+			ansHits:      d("answer_cache_hits_total", "Answers served from the answer cache."),
+			ansMisses:    d("answer_cache_misses_total", "Answer cache misses."),
+			ansEvictions: d("answer_cache_evictions_total", "Answers evicted from the answer cache to make room."),
+			ansEntries:   d("answer_cache_entries", "Answers held in the answer cache."),
+			ansBytes:     d("answer_cache_bytes", "Bytes the answer cache holds, by its own accounting."),
 		})
 	})
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.signatures, c.hits, c.misses, c.entries, c.hosts, c.shards} {
+	for _, d := range []*prometheus.Desc{c.signatures, c.hits, c.misses, c.entries, c.hosts, c.shards,
+		c.ansHits, c.ansMisses, c.ansEvictions, c.ansEntries, c.ansBytes} {
 		ch <- d
 	}
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	var sigs, hits, misses, entries, hosts, shards float64
+	var ans anscache.Stats
 	instances.Lock()
 	for _, inst := range instances.m {
 		st := inst.signer.Stats()
@@ -121,6 +166,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		hits += float64(st.Hits)
 		misses += float64(st.Misses)
 		entries += float64(st.Entries)
+		as := inst.answers.stats()
+		ans.Hits += as.Hits
+		ans.Misses += as.Misses
+		ans.Evictions += as.Evictions
+		ans.Entries += as.Entries
+		ans.Bytes += as.Bytes
 		for _, z := range inst.store.Zones() {
 			if z.Kind == zonestore.KindShard {
 				shards++
@@ -135,6 +186,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, entries)
 	ch <- prometheus.MustNewConstMetric(c.hosts, prometheus.GaugeValue, hosts)
 	ch <- prometheus.MustNewConstMetric(c.shards, prometheus.GaugeValue, shards)
+	ch <- prometheus.MustNewConstMetric(c.ansHits, prometheus.CounterValue, float64(ans.Hits))
+	ch <- prometheus.MustNewConstMetric(c.ansMisses, prometheus.CounterValue, float64(ans.Misses))
+	ch <- prometheus.MustNewConstMetric(c.ansEvictions, prometheus.CounterValue, float64(ans.Evictions))
+	ch <- prometheus.MustNewConstMetric(c.ansEntries, prometheus.GaugeValue, float64(ans.Entries))
+	ch <- prometheus.MustNewConstMetric(c.ansBytes, prometheus.GaugeValue, float64(ans.Bytes))
 }
 
 // Label values of mxsign_keys, all reported (zero included) so that series do not vanish.

@@ -16,9 +16,21 @@ import (
 	"github.com/mxsign/mxsign/zonestore"
 )
 
-// parentDSTimeout bounds one check of one zone: every agent is asked at once, UDP then
-// TCP on truncation, all within this time, so the scheduler never waits longer.
-const parentDSTimeout = 5 * time.Second
+const (
+	// parentDSTimeout bounds one check of one zone: every agent is asked at once (UDP,
+	// UDP once more if no answer came, then TCP; TCP at once on truncation), all within
+	// this time, in a context of the check's own, so that the scheduler never waits
+	// longer and a step that spent its own time on other work cannot cut the check short.
+	parentDSTimeout = 5 * time.Second
+	// parentDSUDPTries is how many parts of parentDSTimeout one UDP query may wait for
+	// its answer: two UDP queries then leave half of it to TCP.
+	parentDSUDPTries = 4
+	// parentDSErrorRetry is how soon a check that failed (an agent timed out, refused,
+	// or answered wrongly) is repeated when parent-ds-check-interval is longer: one lost
+	// answer must not hold the roll for a whole interval. A clean "missing" waits the
+	// interval.
+	parentDSErrorRetry = time.Minute
+)
 
 // parentDSCheck confirms a parent zone's new DS at its registry by asking the parental
 // agents (BIND's parental-agents and checkds; Knot's submission check) for `ZONE DS`
@@ -31,15 +43,16 @@ const parentDSTimeout = 5 * time.Second
 // old KSK's DNSKEY is removed IretKSK after it retired and its DS left CDS), and a stale
 // DS beside the new one does not break validation.
 type parentDSCheck struct {
-	agents   []string      // HOST:PORT
-	interval time.Duration // between two checks of a zone
-	timeout  time.Duration // for one check, all agents together
+	agents   []string         // HOST:PORT
+	interval time.Duration    // between two checks of a zone
+	timeout  time.Duration    // for one check, all agents together
+	clock    func() time.Time // the scheduler's clock (time.Now): how long the agents took
 	zones    map[string]*dsCheckState
 }
 
 // dsCheckState is what the check remembers of a waiting zone.
 type dsCheckState struct {
-	last    time.Time // the scheduler's clock at the last check
+	due     time.Time // the next check, by the scheduler's now (zero: at once)
 	outcome string    // what each agent said last time, to log changes only
 }
 
@@ -49,26 +62,33 @@ func newParentDSCheck(agents []string, interval time.Duration) *parentDSCheck {
 	if len(agents) == 0 {
 		return nil
 	}
-	return &parentDSCheck{agents: agents, interval: interval, timeout: parentDSTimeout, zones: map[string]*dsCheckState{}}
+	return &parentDSCheck{agents: agents, interval: interval, timeout: parentDSTimeout, clock: time.Now,
+		zones: map[string]*dsCheckState{}}
 }
 
 // forget drops a zone that no longer waits, so that its next wait is checked at once.
 func (c *parentDSCheck) forget(zone string) { delete(c.zones, zone) }
 
 // check asks every agent for zone's DS if a check is due at now. It returns the IDs of
-// the waiting keys whose DS every agent serves (nil if none, or if no check was due)
-// and when the next check is due.
-func (c *parentDSCheck) check(ctx context.Context, zone string, waiting []zonestore.Key, now time.Time) (map[string]bool, time.Time) {
+// the waiting keys whose DS every agent serves (nil if none, or if no check was due),
+// the instant they count as seen, and when the next check is due: an interval later,
+// or parentDSErrorRetry later if an agent failed.
+//
+// The instant seen is now plus the time the agents took (by c.clock): the registry
+// may have published the DS up to the moment the agents answered, and the old KSK
+// must not retire (IpubP after it) any earlier. The scheduler steps the parent zone
+// before the shards, so now is when the step began; what the zone's own earlier
+// rounds at now took is not counted, a delay of a local Raft commit at most, well
+// within the publish-safety that IpubP holds.
+func (c *parentDSCheck) check(ctx context.Context, zone string, waiting []zonestore.Key, now time.Time) (seen map[string]bool, seenAt, due time.Time) {
 	st := c.zones[zone]
 	if st == nil {
 		st = &dsCheckState{}
 		c.zones[zone] = st
 	}
-	if !st.last.IsZero() && now.Before(st.last.Add(c.interval)) {
-		return nil, st.last.Add(c.interval)
+	if now.Before(st.due) {
+		return nil, time.Time{}, st.due
 	}
-	st.last = now
-	due := now.Add(c.interval)
 
 	keys := make(map[string]*dns.DNSKEY, len(waiting))
 	for _, k := range waiting {
@@ -77,11 +97,13 @@ func (c *parentDSCheck) check(ctx context.Context, zone string, waiting []zonest
 			keys[k.ID] = dk
 		}
 	}
+	start := c.clock()
 	answers := c.ask(ctx, zone)
+	seenAt = now.Add(max(c.clock().Sub(start), 0))
 
 	// A key is seen when every agent's DS RRset holds a DS of it; DS records of a digest
 	// type we cannot compute are ignored, as a validator would.
-	seen := make(map[string]bool, len(keys))
+	seen = make(map[string]bool, len(keys))
 	for id := range keys {
 		seen[id] = true
 	}
@@ -111,13 +133,14 @@ func (c *parentDSCheck) check(ctx context.Context, zone string, waiting []zonest
 			delete(seen, id)
 		}
 	}
-	result := "missing"
+	result, due := "missing", now.Add(c.interval)
 	switch {
 	case len(seen) > 0:
 		result = "seen"
 	case failed:
-		result = "error"
+		result, due = "error", now.Add(min(c.interval, parentDSErrorRetry))
 	}
+	st.due = due
 	parentDSChecks.WithLabelValues(result).Inc()
 
 	if outcome := strings.Join(outcomes, "; "); outcome != st.outcome {
@@ -137,9 +160,9 @@ func (c *parentDSCheck) check(ctx context.Context, zone string, waiting []zonest
 		}
 	}
 	if len(seen) == 0 {
-		return nil, due
+		return nil, time.Time{}, due
 	}
-	return seen, due
+	return seen, seenAt, due
 }
 
 // hasDS reports whether set holds a DS of k.
@@ -159,9 +182,11 @@ type agentAnswer struct {
 	err   error
 }
 
-// ask queries every agent at once and waits at most c.timeout for them all.
+// ask queries every agent at once and waits at most c.timeout for them all. The
+// queries run in a context of their own, bounded by c.timeout alone: whatever is left
+// of the step's context (ctx's values are kept) neither shortens nor cancels them.
 func (c *parentDSCheck) ask(ctx context.Context, zone string) []agentAnswer {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
 	out := make([]agentAnswer, len(c.agents))
 	var wg sync.WaitGroup
@@ -169,7 +194,7 @@ func (c *parentDSCheck) ask(ctx context.Context, zone string) []agentAnswer {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ds, err := queryDS(ctx, zone, agent)
+			ds, err := queryDS(ctx, zone, agent, c.timeout/parentDSUDPTries)
 			out[i] = agentAnswer{agent: agent, ds: ds, err: err}
 		}()
 	}
@@ -180,41 +205,87 @@ func (c *parentDSCheck) ask(ctx context.Context, zone string) []agentAnswer {
 // errRcode is an agent's answer with an error rcode (REFUSED, SERVFAIL, NXDOMAIN...).
 type errRcode int
 
-func (e errRcode) Error() string { return "rcode " + dns.RcodeToString[int(e)] }
+func (e errRcode) Error() string { return "mxsign: answer with rcode " + dns.RcodeToString[int(e)] }
 
-// errNotAuthoritative is an answer without the DS that does not come from a server of
-// the zone above the parent zone (a referral, or a resolver's empty cache with RD=0).
-var errNotAuthoritative = errors.New("not authoritative for the zone above: is it a server of the parent's parent zone?")
+var (
+	// errNotAuthoritative is an answer without AA: only a server of the zone above the
+	// parent can confirm the registry's DS, not a resolver's cache, a forwarder or a
+	// middlebox between (nor a referral from a server of another zone).
+	errNotAuthoritative = errors.New("mxsign: answer not authoritative (AA=0): is the agent a server of the zone above the parent?")
+	// errOtherQuestion is an answer whose question is not `ZONE IN DS`.
+	errOtherQuestion = errors.New("mxsign: answer to another question")
+	// errForeignDS is an answer holding a DS of another owner name or class.
+	errForeignDS = errors.New("mxsign: answer holds a DS of another name or class")
+)
 
-// queryDS asks agent for zone's DS RRset: over UDP, then over TCP if the answer was
-// truncated, without recursion (the agents are the parent's parent's servers) and
-// without DO (the DS is compared, not validated).
-func queryDS(ctx context.Context, zone, agent string) ([]*dns.DS, error) {
+// queryDS asks agent for zone's DS RRset without recursion (the agents are servers of
+// the zone above the parent) and without DO (the DS is compared, not validated): over
+// UDP, waiting at most try for the answer; once more over UDP if none came (a lost
+// packet); then over TCP, as on a truncated answer. Only a proper answer counts
+// (dsAnswer).
+func queryDS(ctx context.Context, zone, agent string, try time.Duration) ([]*dns.DS, error) {
 	m := new(dns.Msg)
 	m.SetQuestion(zone, dns.TypeDS)
 	m.RecursionDesired = false
 	m.SetEdns0(defaultBufSize, false)
-	r, _, err := (&dns.Client{Net: "udp", UDPSize: defaultBufSize}).ExchangeContext(ctx, m, agent)
-	if err == nil && r.Truncated {
-		r, _, err = (&dns.Client{Net: "tcp"}).ExchangeContext(ctx, m, agent)
-	}
+	r, err := exchangeDS(ctx, m, agent, "udp", try)
 	if err != nil {
-		return nil, err
+		r, err = exchangeDS(ctx, m, agent, "udp", try)
+		if err != nil {
+			udpErr := err
+			if r, err = exchangeDS(ctx, m, agent, "tcp", 0); err != nil {
+				return nil, fmt.Errorf("no answer over UDP (%v), then over TCP: %w", udpErr, err)
+			}
+		}
 	}
-	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, zone) || r.Question[0].Qtype != dns.TypeDS {
-		return nil, fmt.Errorf("answer to another question: %v", r.Question)
+	if r.Truncated {
+		if r, err = exchangeDS(ctx, m, agent, "tcp", 0); err != nil {
+			return nil, fmt.Errorf("truncated over UDP, then over TCP: %w", err)
+		}
+	}
+	return dsAnswer(r, zone)
+}
+
+// exchangeDS sends m to agent over transport and waits for the answer until ctx is
+// done, and at most try if it is not zero.
+func exchangeDS(ctx context.Context, m *dns.Msg, agent, transport string, try time.Duration) (*dns.Msg, error) {
+	if try > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, try)
+		defer cancel()
+	}
+	// Timeout only lifts the client's own 2s limits: ctx's deadline comes first.
+	c := &dns.Client{Net: transport, UDPSize: defaultBufSize, Timeout: parentDSTimeout}
+	r, _, err := c.ExchangeContext(ctx, m, agent)
+	return r, err
+}
+
+// dsAnswer returns zone's DS RRset from r, an agent's answer to `ZONE IN DS`. The answer
+// must be authoritative whether it holds a DS or not (a DS is served with AA by the
+// servers of the zone above, RFC 4035 section 3.1.4.1), answer the question asked, and
+// hold no DS of another name or class: anything else did not come from the registry's
+// servers as asked, and confirms nothing.
+func dsAnswer(r *dns.Msg, zone string) ([]*dns.DS, error) {
+	if len(r.Question) != 1 || !strings.EqualFold(r.Question[0].Name, zone) ||
+		r.Question[0].Qtype != dns.TypeDS || r.Question[0].Qclass != dns.ClassINET {
+		return nil, fmt.Errorf("%w: %v", errOtherQuestion, r.Question)
 	}
 	if r.Rcode != dns.RcodeSuccess {
 		return nil, errRcode(r.Rcode)
 	}
+	if !r.Authoritative {
+		return nil, errNotAuthoritative
+	}
 	var set []*dns.DS
 	for _, rr := range r.Answer {
-		if ds, ok := rr.(*dns.DS); ok && ds.Hdr.Class == dns.ClassINET && strings.EqualFold(ds.Hdr.Name, zone) {
-			set = append(set, ds)
+		ds, ok := rr.(*dns.DS)
+		if !ok {
+			continue // nothing else belongs here (no RRSIG without DO); it is not compared
 		}
-	}
-	if len(set) == 0 && !r.Authoritative {
-		return nil, errNotAuthoritative
+		if ds.Hdr.Class != dns.ClassINET || !strings.EqualFold(ds.Hdr.Name, zone) {
+			return nil, fmt.Errorf("%w: %s", errForeignDS, ds.Hdr.String())
+		}
+		set = append(set, ds)
 	}
 	return set, nil
 }
@@ -226,9 +297,13 @@ func errorClass(err error) string {
 	var ne net.Error
 	switch {
 	case errors.As(err, &rc):
-		return rc.Error()
+		return "rcode " + dns.RcodeToString[int(rc)]
 	case errors.Is(err, errNotAuthoritative):
 		return "not authoritative"
+	case errors.Is(err, errOtherQuestion):
+		return "answer to another question"
+	case errors.Is(err, errForeignDS):
+		return "DS of another name or class"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	}

@@ -1,6 +1,7 @@
 package mxsign
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/signer/keymgr"
 	"github.com/mxsign/mxsign/zonestore"
 )
 
@@ -25,12 +27,16 @@ type fakeAgent struct {
 
 	mu          sync.Mutex
 	ds          []dns.RR
-	rcode       int  // answer with this rcode (0: NOERROR with ds)
-	truncateUDP bool // answer UDP with TC and nothing else
-	silent      bool // never answer
-	referral    bool // answer without AA and without the DS, like a server of another zone
-	udp, tcp    int  // queries received per transport
-	badFlags    int  // queries with RD or DO set
+	rcode       int                   // answer with this rcode (0: NOERROR with ds)
+	truncateUDP bool                  // answer UDP with TC and nothing else
+	silent      bool                  // never answer
+	dropUDP     int                   // leave this many UDP queries unanswered (lost packets)
+	referral    bool                  // answer without AA and without the DS, like a server of another zone
+	noAA        bool                  // answer with the DS but without AA, like a resolver's cache
+	question    func(q *dns.Question) // rewrites the question of the answer
+	onQuery     func()                // called before answering (with the agent unlocked)
+	udp, tcp    int                   // queries received per transport
+	badFlags    int                   // queries with RD or DO set
 }
 
 func startAgent(t *testing.T) *fakeAgent {
@@ -66,6 +72,12 @@ func startAgent(t *testing.T) *fakeAgent {
 
 func (a *fakeAgent) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	a.mu.Lock()
+	onQuery := a.onQuery
+	a.mu.Unlock()
+	if onQuery != nil {
+		onQuery()
+	}
+	a.mu.Lock()
 	defer a.mu.Unlock()
 	_, udp := w.RemoteAddr().(*net.UDPAddr)
 	if udp {
@@ -76,11 +88,14 @@ func (a *fakeAgent) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	if opt := r.IsEdns0(); r.RecursionDesired || (opt != nil && opt.Do()) {
 		a.badFlags++
 	}
-	if a.silent {
+	if a.silent || (udp && a.udp <= a.dropUDP) {
 		return
 	}
 	m := new(dns.Msg)
 	m.SetReply(r)
+	if a.question != nil {
+		a.question(&m.Question[0])
+	}
 	switch {
 	case a.rcode != 0:
 		m.Rcode = a.rcode
@@ -89,7 +104,7 @@ func (a *fakeAgent) ServeDNS(w dns.ResponseWriter, r *dns.Msg) {
 	case udp && a.truncateUDP:
 		m.Authoritative, m.Truncated = true, true
 	default:
-		m.Authoritative = true
+		m.Authoritative = !a.noAA
 		if r.Question[0].Qtype == dns.TypeDS {
 			m.Answer = append(m.Answer, a.ds...)
 		}
@@ -121,7 +136,9 @@ func (a *fakeAgent) counts() (udp, tcp, badFlags int) {
 }
 
 // TestParentDSCheck runs the check against real DNS servers on 127.0.0.1: a key's DS
-// counts as seen only when every agent serves it, whatever the digest types present.
+// counts as seen only when every agent serves it in an authoritative answer to the
+// question asked, whatever the digest types present; a lost UDP packet is retried, and
+// a failed check is repeated sooner than a clean "missing".
 func TestParentDSCheck(t *testing.T) {
 	const zone = "mx.example."
 	dk, _, err := signer.GenerateKey(zone, dns.ECDSAP256SHA256, true, 3600, rand.Reader)
@@ -141,13 +158,20 @@ func TestParentDSCheck(t *testing.T) {
 	unknown := ds(dk, dns.SHA256)
 	unknown.DigestType = 200
 	both := []*dns.DS{ds(old, dns.SHA256), ds(dk, dns.SHA256)}
+	elsewhere := ds(dk, dns.SHA256) // the key's DS, under another owner name
+	elsewhere.Hdr.Name = "other.example."
+	chaos := ds(dk, dns.SHA256)
+	chaos.Hdr.Class = dns.ClassCHAOS
 
 	tests := []struct {
-		name    string
-		a, b    func(a *fakeAgent)
-		timeout time.Duration
-		seen    bool
-		result  string // parent_ds_checks_total label that must grow
+		name      string
+		a, b      func(a *fakeAgent)
+		interval  time.Duration // parent-ds-check-interval (zero: 1h)
+		timeout   time.Duration
+		cancelled bool // the caller's context is cancelled already
+		seen      bool
+		result    string // parent_ds_checks_total label that must grow
+		udp, tcp  int    // queries agent b receives (zero: one over UDP)
 	}{
 		{name: "both agents serve the DS", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds = rrs(both...) }, seen: true, result: "seen"},
 		{name: "one agent lacks it", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds = rrs(ds(old, dns.SHA256)) }, result: "missing"},
@@ -155,23 +179,47 @@ func TestParentDSCheck(t *testing.T) {
 		{name: "SHA-384 and SHA-1 digests", a: func(a *fakeAgent) { a.ds = rrs(ds(dk, dns.SHA384)) }, b: func(a *fakeAgent) { a.ds = rrs(ds(old, dns.SHA256), ds(dk, dns.SHA1)) }, seen: true, result: "seen"},
 		{name: "an unknown digest type is ignored", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds = rrs(ds(old, dns.SHA256), unknown) }, result: "missing"},
 		{name: "REFUSED", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.rcode = dns.RcodeRefused }, result: "error"},
+		{name: "REFUSED, interval shorter than the retry", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.rcode = dns.RcodeRefused }, interval: 10 * time.Second, result: "error"},
+		{name: "missing, interval shorter than the retry", a: func(a *fakeAgent) {}, b: func(a *fakeAgent) {}, interval: 10 * time.Second, result: "missing"},
 		{name: "referral", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.referral = true }, result: "error"},
-		{name: "timeout", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.silent = true }, timeout: 300 * time.Millisecond, result: "error"},
+		{name: "the DS without AA", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds, a.noAA = rrs(both...), true }, result: "error"},
+		{name: "an answer for another name", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) {
+			a.ds, a.question = rrs(both...), func(q *dns.Question) { q.Name = "other.example." }
+		}, result: "error"},
+		{name: "an answer for another type", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) {
+			a.ds, a.question = rrs(both...), func(q *dns.Question) { q.Qtype = dns.TypeDNSKEY }
+		}, result: "error"},
+		{name: "an answer for another class", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) {
+			a.ds, a.question = rrs(both...), func(q *dns.Question) { q.Qclass = dns.ClassCHAOS }
+		}, result: "error"},
+		{name: "a DS of another owner name", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds = rrs(ds(old, dns.SHA256), elsewhere) }, result: "error"},
+		{name: "a DS of another class", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds = rrs(ds(old, dns.SHA256), chaos) }, result: "error"},
+		{name: "timeout", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.silent = true }, timeout: 400 * time.Millisecond, result: "error", udp: 2, tcp: 1},
 		{name: "truncated over UDP, complete over TCP", a: func(a *fakeAgent) { a.ds, a.truncateUDP = rrs(both...), true }, b: func(a *fakeAgent) { a.ds = rrs(both...) }, seen: true, result: "seen"},
+		{name: "first UDP query lost", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds, a.dropUDP = rrs(both...), 1 }, timeout: time.Second, seen: true, result: "seen", udp: 2},
+		{name: "both UDP queries lost, TCP answers", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds, a.dropUDP = rrs(both...), 2 }, timeout: time.Second, seen: true, result: "seen", udp: 2, tcp: 1},
+		{name: "the caller's context is done", a: func(a *fakeAgent) { a.ds = rrs(both...) }, b: func(a *fakeAgent) { a.ds = rrs(both...) }, cancelled: true, seen: true, result: "seen"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := startAgent(t), startAgent(t)
 			a.set(tc.a)
 			b.set(tc.b)
-			c := newParentDSCheck([]string{a.addr, b.addr}, time.Hour)
+			interval := cmp.Or(tc.interval, time.Hour)
+			c := newParentDSCheck([]string{a.addr, b.addr}, interval)
 			if tc.timeout > 0 {
 				c.timeout = tc.timeout
+			}
+			ctx := context.Background()
+			if tc.cancelled {
+				cctx, cancel := context.WithCancel(ctx)
+				cancel()
+				ctx = cctx
 			}
 			before := testutil.ToFloat64(parentDSChecks.WithLabelValues(tc.result))
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			start := time.Now()
-			seen, due := c.check(context.Background(), zone, waiting, now)
+			seen, _, due := c.check(ctx, zone, waiting, now)
 			if took := time.Since(start); took > c.timeout+time.Second {
 				t.Errorf("check took %v, timeout %v", took, c.timeout)
 			}
@@ -181,24 +229,31 @@ func TestParentDSCheck(t *testing.T) {
 			if got := testutil.ToFloat64(parentDSChecks.WithLabelValues(tc.result)) - before; got != 1 {
 				t.Errorf("parent_ds_checks_total{result=%q} grew by %v, want 1", tc.result, got)
 			}
-			if !due.Equal(now.Add(time.Hour)) {
-				t.Errorf("next check at %v, want an interval later", due)
+			wantDue := now.Add(interval)
+			if tc.result == "error" {
+				wantDue = now.Add(min(interval, parentDSErrorRetry)) // an error is retried sooner
+			}
+			if !due.Equal(wantDue) {
+				t.Errorf("next check at %v, want %v", due, wantDue)
 			}
 			for _, ag := range []*fakeAgent{a, b} {
-				udp, tcp, bad := ag.counts()
-				if udp != 1 || bad != 0 {
-					t.Errorf("agent %s: %d UDP queries, %d with RD or DO; want 1 and 0", ag.addr, udp, bad)
+				wantUDP, wantTCP := 1, 0
+				if ag.truncateUDP {
+					wantTCP = 1
 				}
-				if ag.truncateUDP && tcp != 1 {
-					t.Errorf("agent %s truncated over UDP: %d TCP queries, want 1", ag.addr, tcp)
+				if ag == b && tc.udp > 0 {
+					wantUDP, wantTCP = tc.udp, tc.tcp
+				}
+				if udp, tcp, bad := ag.counts(); udp != wantUDP || tcp != wantTCP || bad != 0 {
+					t.Errorf("agent %s: %d UDP and %d TCP queries, %d with RD or DO; want %d, %d and 0", ag.addr, udp, tcp, bad, wantUDP, wantTCP)
 				}
 			}
-			// Within the interval the agents are not asked again.
-			if seen, due2 := c.check(context.Background(), zone, waiting, now.Add(time.Minute)); seen != nil || !due2.Equal(due) {
-				t.Errorf("check within the interval: seen %v, due %v; want nothing and %v", seen, due2, due)
+			// Before the next check is due the agents are not asked again.
+			if seen, _, due2 := c.check(ctx, zone, waiting, due.Add(-time.Second)); seen != nil || !due2.Equal(due) {
+				t.Errorf("check before it is due: seen %v, due %v; want nothing and %v", seen, due2, due)
 			}
 			if udp, _, _ := a.counts(); udp != 1 {
-				t.Errorf("agents asked again within the interval (%d queries)", udp)
+				t.Errorf("agents asked again before the next check was due (%d queries)", udp)
 			}
 		})
 	}
@@ -271,6 +326,7 @@ func TestParentKSKRollWaitsForEveryParentalAgent(t *testing.T) {
 	const interval = 10 * time.Second
 	a, b := startAgent(t), startAgent(t)
 	f.ro.parentDS = newParentDSCheck([]string{a.addr, b.addr}, interval)
+	f.ro.parentDS.clock = func() time.Time { return f.clock } // the agents answer at once
 	iv := f.policy.Intervals()
 	keep := f.policy.ParentDSTTL + f.policy.ParentPropagationDelay
 
@@ -466,4 +522,184 @@ func TestReloadRefusesParentalAgentsChange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParentDSCheckStampsWhenTheAgentsAnswered: the DS is stamped seen at now plus the
+// time the agents took to answer, by the check's clock, not at the instant the step
+// began: the registry may have published it only just before the agents answered.
+func TestParentDSCheckStampsWhenTheAgentsAnswered(t *testing.T) {
+	const zone = "mx.example."
+	dk, _, err := signer.GenerateKey(zone, dns.ECDSAP256SHA256, true, 3600, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t)
+	a.serve(dk.ToDS(dns.SHA256))
+	c := newParentDSCheck([]string{a.addr}, time.Hour)
+	const took = 1500 * time.Millisecond
+	clock := []time.Time{time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock = append(clock, clock[0].Add(took))
+	calls := 0
+	c.clock = func() time.Time {
+		calls++
+		return clock[min(calls, len(clock))-1]
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	seen, at, _ := c.check(context.Background(), zone, []zonestore.Key{{ID: "new", DNSKEY: dk.String()}}, now)
+	if !seen["new"] {
+		t.Fatalf("seen = %v, want the key", seen)
+	}
+	if want := now.Add(took); !at.Equal(want) {
+		t.Errorf("seen at %v, want now + the %v the agents took = %v", at, took, want)
+	}
+}
+
+// TestRolloverParentDSCheckInStep runs the check inside the scheduler's step: the parent
+// zone is checked before any shard is stepped; a key change written while the agents
+// are asked (`mxctl key roll`) survives the "DS seen" write; and the DS is stamped seen
+// at the step's instant plus the time the agents took.
+func TestRolloverParentDSCheckInStep(t *testing.T) {
+	f := newRolloverFixture(t)
+	ctx := context.Background()
+	const parent = "mx.example."
+	newKSK := f.untilParentWaitsForDS(t)
+	cds, err := f.st.DS(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu     sync.Mutex
+		events []string // "check", then the zone of each command, in order
+	)
+	event := func(e string) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, e)
+	}
+	f.ro.applier = applierFunc(func(ctx context.Context, cmd *zonestore.Command) (*zonestore.Result, error) {
+		if cmd.Keys != nil {
+			event(cmd.Keys.Zone)
+		}
+		return f.applier.Apply(ctx, cmd)
+	})
+	// A shard has an action due at the same instant.
+	now := f.untilShardActs(t, ctx)
+	// While the agent is asked, an API write requests a roll of the waiting key.
+	a := startAgent(t)
+	a.serve(cds...)
+	var once sync.Once
+	a.set(func(a *fakeAgent) {
+		a.onQuery = func() {
+			once.Do(func() {
+				event("check")
+				k := f.key(t, parent, newKSK)
+				k.RollRequested = now
+				if _, err := f.applier.Apply(ctx, keysCommand(parent, 0, []zonestore.Key{k}, now)); err != nil {
+					t.Errorf("API write during the check: %v", err)
+				}
+			})
+		}
+	})
+	f.ro.parentDS = newParentDSCheck([]string{a.addr}, time.Minute)
+	const took = 2 * time.Second // by the check's clock
+	calls := 0
+	f.ro.parentDS.clock = func() time.Time {
+		calls++
+		return now.Add(time.Duration(min(calls-1, 1)) * took)
+	}
+
+	if _, err := f.ro.step(ctx, now); err != nil {
+		t.Fatalf("step: %v", err)
+	}
+	k := f.key(t, parent, newKSK)
+	if !k.DSSeen {
+		t.Fatalf("DS of %s not marked seen though the agent serves it", newKSK)
+	}
+	if k.RollRequested.IsZero() {
+		t.Errorf("the roll requested of %s while the agents were asked was lost", newKSK)
+	}
+	if want := now.Add(took); !k.DSPublishedAt.Equal(want) {
+		t.Errorf("DS of %s published at %v, want the step's instant + the %v the check took = %v", newKSK, k.DSPublishedAt, took, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if i := slices.Index(events, "check"); i < 0 || slices.Index(events, f.shard) < 0 || slices.Index(events, f.shard) < i {
+		t.Errorf("events %v: want the parent's DS check before the shard's command", events)
+	}
+}
+
+// applierFunc adapts a function to zonestore.Applier.
+type applierFunc func(ctx context.Context, cmd *zonestore.Command) (*zonestore.Result, error)
+
+func (f applierFunc) Apply(ctx context.Context, cmd *zonestore.Command) (*zonestore.Result, error) {
+	return f(ctx, cmd)
+}
+
+// untilParentWaitsForDS steps the fixture a second at a time (without parental agents)
+// until the parent's KSK roll waits for its DS, and returns the waiting key's ID.
+func (f *rolloverFixture) untilParentWaitsForDS(t *testing.T) string {
+	t.Helper()
+	for range 900 {
+		if _, err := f.ro.step(context.Background(), f.clock); err != nil {
+			t.Fatalf("%v: step: %v", f.clock, err)
+		}
+		if f.ro.snapshot().waiting > 0 {
+			keys, err := f.st.Keys("mx.example.")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range keys {
+				if !k.DSSubmitted.IsZero() && !k.DSSeen && k.DSWithdrawn.IsZero() {
+					return k.ID
+				}
+			}
+			t.Fatal("the parent waits, but no key's DS waits to be seen")
+		}
+		f.clock = f.clock.Add(time.Second)
+	}
+	t.Fatal("the parent's KSK roll never waited for its DS")
+	return ""
+}
+
+// untilShardActs steps the fixture a second at a time (the parent still waiting for its
+// DS, unchecked) until the shard has an action due, and returns that instant, not
+// stepped yet.
+func (f *rolloverFixture) untilShardActs(t *testing.T, ctx context.Context) time.Time {
+	t.Helper()
+	for range 300 {
+		keys, err := f.st.Keys(f.shard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := make([]keymgr.KeyState, len(keys))
+		for i, k := range keys {
+			states[i] = keyState(k, keymgr.Shard)
+		}
+		if actions, _, _ := keymgr.Next(f.clock, f.shard, keymgr.Shard, f.ro.policy, states); len(actions) > 0 {
+			return f.clock
+		}
+		if _, err := f.ro.step(ctx, f.clock); err != nil {
+			t.Fatalf("%v: step: %v", f.clock, err)
+		}
+		f.clock = f.clock.Add(time.Second)
+	}
+	t.Fatal("the shard had nothing to do for 300s")
+	return time.Time{}
+}
+
+// key returns zone's key id from the store.
+func (f *rolloverFixture) key(t *testing.T, zone, id string) zonestore.Key {
+	t.Helper()
+	keys, err := f.st.Keys(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			return k
+		}
+	}
+	t.Fatalf("no key %s in %s", id, zone)
+	return zonestore.Key{}
 }

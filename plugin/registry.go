@@ -23,6 +23,7 @@ import (
 	"github.com/mxsign/mxsign/plugin/api"
 	"github.com/mxsign/mxsign/plugin/api/client"
 	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/signer/keymgr"
 	"github.com/mxsign/mxsign/zonestore"
 )
 
@@ -39,10 +40,11 @@ type instance struct {
 	prov   *zonestore.Provisioner
 	signer *signer.Signer
 	sigOpt signer.Options
+	policy *policyState  // the key policy the scheduler plans with (changes on reload)
 	done   chan struct{} // closed on release: stops the background loops
 	wake   chan struct{} // nudges the rollover scheduler (a roll request, a DS seen)
-	ro     *rollover     // the key rollover scheduler (nil without a policy); metrics read it
-	prop   *propagation  // measured Raft commit and apply delay (with a policy only)
+	ro     *rollover     // the key rollover scheduler; metrics read it
+	prop   *propagation  // measured Raft commit and apply delay
 
 	cfgMu   sync.Mutex
 	cfg     *config // the latest Corefile's settings
@@ -54,6 +56,8 @@ type instance struct {
 	apiSrv  *http.Server
 	apiLn   net.Listener
 	handler handlerBox
+
+	answers *answerCaches // the answer cache and the zone generations it is checked against
 }
 
 // handlerBox lets a reload swap the API handler without rebinding the listener.
@@ -91,6 +95,16 @@ func acquire(cfg *config, token string) (*instance, error) {
 		if err := reloadable(old, cfg); err != nil {
 			return nil, err
 		}
+		// The policy first: the new settings proposed below may lower the TTLs served,
+		// and the scheduler must already hold the old values when they do.
+		inst.observeServed()
+		inst.policy.set(time.Now(), cfg.Policy, cfg.Signer)
+		if !reflect.DeepEqual(old.Policy, cfg.Policy) {
+			defer func() { // once the new settings are served (or not, on a follower)
+				logPolicyChange(old.Policy, cfg.Policy, inst.policy.heldUntil(time.Now()))
+				inst.wakeRollover()
+			}()
+		}
 		inst.setToken(token)
 		if inst.sigOpt != cfg.Signer {
 			inst.signer, inst.sigOpt = signer.New(cfg.Signer), cfg.Signer
@@ -100,7 +114,9 @@ func acquire(cfg *config, token string) (*instance, error) {
 		inst.pending = true // a reload asks for its settings to be proposed
 		inst.cfgMu.Unlock()
 		if inst.node.IsLeader() {
-			return inst, inst.proposeConfig()
+			err := inst.proposeConfig()
+			inst.observeServed()
+			return inst, err
 		}
 		log.Infof("reloaded on a follower: the settings are proposed when this node leads; reload the leader to apply them now")
 		return inst, nil
@@ -114,7 +130,8 @@ func acquire(cfg *config, token string) (*instance, error) {
 }
 
 // reloadable refuses Corefile changes that a reload cannot apply to a running
-// instance: they need a restart (the raft node and the store are opened once).
+// instance: they need a restart (the raft node and the store are opened once), or,
+// for the policy, they are not a change a key manager can make safely.
 func reloadable(old, cfg *config) error {
 	same := func(a, b *clusterConfig) bool {
 		if a == nil || b == nil {
@@ -126,8 +143,8 @@ func reloadable(old, cfg *config) error {
 	switch {
 	case !same(old.Cluster, cfg.Cluster):
 		return fmt.Errorf("mxsign: the cluster block changed: restart the server to apply it (a reload keeps the running raft node)")
-	case !reflect.DeepEqual(old.Policy, cfg.Policy):
-		return fmt.Errorf("mxsign: the policy block changed: restart the server to apply it (the running key manager keeps its policy)")
+	case old.Policy != nil && cfg.Policy != nil && old.Policy.CSK != cfg.Policy.CSK:
+		return fmt.Errorf("mxsign: policy: csk changed: switching between a combined signing key and a KSK/ZSK pair is not a rollover the key manager performs; keep csk as it was")
 	case !slices.Equal(old.ParentalAgents, cfg.ParentalAgents) || old.ParentDSCheckInterval != cfg.ParentDSCheckInterval:
 		return fmt.Errorf("mxsign: parental-agents or parent-ds-check-interval changed: restart the server to apply them (the running key manager keeps its check)")
 	case old.KEKFile != cfg.KEKFile:
@@ -173,8 +190,9 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	}
 	inst := &instance{
 		key: dir, store: st, node: node, cfg: cfg, done: make(chan struct{}), wake: make(chan struct{}, 1), token: token,
-		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer,
-		apiLn: ln, apiAddr: cfg.APIAddr,
+		signer: signer.New(cfg.Signer), sigOpt: cfg.Signer, policy: newPolicyState(cfg.Policy, cfg.Signer),
+		answers: newAnswerCaches(st, cfg.Parent),
+		apiLn:   ln, apiAddr: cfg.APIAddr,
 		prov: &zonestore.Provisioner{
 			Store:   st,
 			Applier: node,
@@ -183,6 +201,9 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 			Rand:    rand.Reader,
 		},
 	}
+	// What the store served before this start: the settings proposed below may lower
+	// its TTLs while caches still hold them.
+	inst.observeServed()
 	if cfg.Cluster == nil {
 		// Embedded default: the node elects itself at once; make the parent zone
 		// before the server answers its first query.
@@ -203,12 +224,17 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	// reloaded (leaderLoop): restarting a node with an older Corefile must not roll the
 	// cluster's profile back when it happens to win an election.
 	go inst.leaderLoop()
+	// The scheduler runs on every member, with or without a policy (a reload may set
+	// one); it steps only as leader, through the gate.
+	window := keymgr.DefaultPolicy()
 	if cfg.Policy != nil {
-		inst.prop = inst.newPropagation(*cfg.Policy)
-		inst.ro = &rollover{store: st, applier: node, keys: inst.prov.Keys, policy: *cfg.Policy,
-			parentDS: newParentDSCheck(cfg.ParentalAgents, cfg.ParentDSCheckInterval), prop: inst.prop}
-		go inst.rolloverLoop(inst.ro)
+		window = *cfg.Policy
 	}
+	inst.prop = inst.newPropagation(window)
+	gate := &leaderGate{node: node}
+	inst.ro = &rollover{store: st, applier: gate, keys: inst.prov.Keys,
+		parentDS: newParentDSCheck(cfg.ParentalAgents, cfg.ParentDSCheckInterval), prop: inst.prop}
+	go inst.rolloverLoop(inst.ro, gate)
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)
 	}
@@ -284,12 +310,15 @@ func (inst *instance) leaderLoop() {
 }
 
 // rolloverLoop runs the key manager on the leader: each second it checks whether a
-// step is due (or a minute passed, to pick up new shards) and takes it.
-func (inst *instance) rolloverLoop(r *rollover) {
+// step is due (or a minute passed, to pick up new shards) and takes it. On every
+// member it first records the TTLs the store serves, so that a member that becomes
+// leader knows which old values still hold.
+func (inst *instance) rolloverLoop(r *rollover, gate *leaderGate) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var next, last time.Time
-	leading, barrier := false, false
+	var term uint64 // the term this node leads in (0: not leading)
+	barrier := false
 	for {
 		select {
 		case <-inst.done:
@@ -299,31 +328,45 @@ func (inst *instance) rolloverLoop(r *rollover) {
 			next = time.Time{}
 		}
 		now := time.Now()
-		if !inst.node.IsLeader() {
-			if leading {
-				r.prop.reset() // the new leader waits for what this node proposed
-			}
-			next, leading = time.Time{}, false
+		if !inst.observeServed() {
 			continue
 		}
-		if !leading {
-			// A new leader does not know how far the previous one's last key
-			// commands have spread: it takes no step until every member has
-			// applied everything committed so far.
-			leading, barrier = true, true
+		p, holdEnds, managed := inst.policy.effective(now)
+		if !managed || !inst.node.IsLeader() {
+			if term != 0 {
+				r.prop.reset() // the new leader waits for what this node proposed
+			}
+			gate.close()
+			next, term = time.Time{}, 0
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ok, err := gate.ready(ctx)
+		cancel()
+		if !ok {
+			if err != nil {
+				log.Warningf("key rollover: %v", err)
+			}
+			next = time.Time{}
+			continue
+		}
+		if lt := gate.opened(); lt != term {
+			// New in this term. The gate's barrier made this node's store hold
+			// everything committed before; but the previous leader's last key
+			// commands may not have reached every member yet: no step until every
+			// member has applied everything committed so far.
+			term, barrier = lt, true
 			r.prop.observe(r.prop.clock(), inst.store.AppliedIndex())
 		}
 		if barrier && r.prop.Pending() {
 			continue
 		}
 		barrier = false
-		if _, _, ok := inst.store.Config(); !ok {
-			continue
-		}
 		if !next.IsZero() && now.Before(next) && now.Sub(last) < time.Minute {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+		r.policy = p
 		n, err := r.step(ctx, now)
 		cancel()
 		last = now
@@ -332,7 +375,36 @@ func (inst *instance) rolloverLoop(r *rollover) {
 			next = time.Time{}
 			continue
 		}
+		if !holdEnds.IsZero() && (n.IsZero() || holdEnds.Before(n)) {
+			n = holdEnds // the waits shorten when a hold ends
+		}
 		next = n
+	}
+}
+
+// observeServed records the TTLs the store serves now in the policy state; false if
+// the store has no settings yet.
+func (inst *instance) observeServed() bool {
+	zc, prof, ok := inst.store.Config()
+	if ok {
+		inst.policy.observe(time.Now(), zc, prof)
+	}
+	return ok
+}
+
+// logPolicyChange says what a reload did to the key policy.
+func logPolicyChange(old, cur *keymgr.Policy, holdUntil time.Time) {
+	switch {
+	case cur == nil:
+		log.Infof("key policy removed: rollovers stop where they are (every step's state is valid to keep) and no key is rolled until a policy is set again")
+		return
+	case old == nil:
+		log.Infof("key policy set: the leader starts managing keys")
+	default:
+		log.Infof("key policy changed")
+	}
+	if !holdUntil.IsZero() {
+		log.Infof("key rollover waits keep the earlier TTLs, delays and signature timing where they were longer, until %s (resolvers may still hold what was served under them); restarting this member before then forgets that", holdUntil.UTC().Format(time.RFC3339))
 	}
 }
 

@@ -52,6 +52,8 @@ func (r *rollover) snapshot() rolloverStats {
 
 // step takes every action due at now in every zone and returns the earliest next step
 // (zero if none is scheduled), including the next parent-DS check of a waiting zone.
+// The parent zone comes first (Store.Zones lists it first), so that a DS the parental
+// agents confirm is stamped close to now rather than after every shard's step.
 func (r *rollover) step(ctx context.Context, now time.Time) (time.Time, error) {
 	st := rolloverStats{keys: map[keyCount]int{}}
 	for _, z := range r.store.Zones() {
@@ -108,11 +110,17 @@ func (r *rollover) stepZone(ctx context.Context, z zonestore.Zone, now time.Time
 				return time.Time{}, err
 			}
 		case len(waiting) > 0 && r.parentDS != nil:
-			seen, due := r.parentDS.check(ctx, z.Name, waiting, now)
+			seen, at, due := r.parentDS.check(ctx, z.Name, waiting, now)
 			next = earliest(next, due)
 			if len(seen) > 0 {
-				if changed := seenDS(keys, now, func(id string) bool { return seen[id] }); len(changed) > 0 {
-					cmd, checked = keysCommand(z.Name, gen, changed, now), true // the change `mxctl ds seen` makes
+				// Read the records again: an API write (`mxctl key roll`) may have changed
+				// them while the agents were asked, and they are written back whole
+				// (conditional on the generation read, so a later change fails it).
+				if keys, gen, err = r.store.KeysGen(z.Name); err != nil {
+					return time.Time{}, err
+				}
+				if changed := seenDS(keys, at, func(id string) bool { return seen[id] }); len(changed) > 0 {
+					cmd, checked = keysCommand(z.Name, gen, changed, at), true // the change `mxctl ds seen` makes
 				}
 			}
 		case r.parentDS != nil:

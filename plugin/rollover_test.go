@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,23 +19,23 @@ import (
 	"github.com/mxsign/mxsign/zonestore"
 )
 
-// TestRolloverServesValidAnswersThroughout runs the key manager on a fake clock for ten
-// minutes of the compressed policy (ZSK rolls every minute, a shard KSK roll by double-DS
-// every three) and, every second, validates what the server answers from the parent's
-// trust anchor down, like a resolver with an empty cache would.
 // rolloverFixture is a store with a parent, one host, a responder and the scheduler,
 // all on a fake clock.
 type rolloverFixture struct {
 	clock       time.Time
 	st          *zonestore.Store
 	applier     zonestore.Applier
+	prov        *zonestore.Provisioner
+	cfg         *config
 	r           *responder
 	ro          *rollover
 	policy      keymgr.Policy
 	host, shard string
 }
 
-func newRolloverFixture(t *testing.T) *rolloverFixture {
+// newRolloverFixture builds the fixture with the compressed policy; opts may change
+// the settings (before the policy is applied to them).
+func newRolloverFixture(t *testing.T, opts ...func(*config)) *rolloverFixture {
 	t.Helper()
 	p, err := keymgr.ParsePolicy(strings.NewReader(testzones.FastPolicy))
 	if err != nil {
@@ -57,6 +58,10 @@ func newRolloverFixture(t *testing.T) *rolloverFixture {
 		Profile: zonestore.Profile{TTL: 300, A: []string{"192.0.2.25"}, TLSA: []string{testTLSA}},
 		Policy:  &p,
 	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	p, f.policy = *cfg.Policy, *cfg.Policy
 	applyPolicy(cfg)
 	applier := zonestore.NewLocalApplier(st)
 	prov := &zonestore.Provisioner{Store: st, Applier: applier, Keys: keyFactory(kek, cfg.Zone.DNSKEYTTL), Now: now, Rand: rand.Reader}
@@ -68,13 +73,17 @@ func newRolloverFixture(t *testing.T) *rolloverFixture {
 	if err != nil || res[0].Err != nil {
 		t.Fatalf("add: %v %v", err, res)
 	}
-	f.st, f.applier = st, applier
+	f.st, f.applier, f.prov, f.cfg = st, applier, prov, cfg
 	f.host, f.shard = res[0].Host.Name(), res[0].Host.Shard
 	f.r = &responder{store: st, signer: signer.New(cfg.Signer), keys: newKeyring(st), now: now, bufSize: 1232, log: log}
 	f.ro = &rollover{store: st, applier: applier, keys: prov.Keys, policy: p}
 	return f
 }
 
+// TestRolloverServesValidAnswersThroughout runs the key manager on a fake clock for ten
+// minutes of the compressed policy (ZSK rolls every minute, a shard KSK roll by double-DS
+// every three) and, every second, validates what the server answers from the parent's
+// trust anchor down, like a resolver with an empty cache would.
 func TestRolloverServesValidAnswersThroughout(t *testing.T) {
 	f := newRolloverFixture(t)
 	ctx := context.Background()
@@ -206,4 +215,79 @@ func TestKeyService(t *testing.T) {
 			}
 		})
 	}
+}
+
+// registry plays the registry of the parent zone's parent in the fake-clock tests: a
+// delay after the parent's DS set (the store's, from CDS/CDNSKEY) changes, it
+// publishes it and confirms it with `ds seen`, as an operator would. What it publishes
+// is the validators' trust anchor.
+type registry struct {
+	delay  time.Duration
+	anchor []*dns.DS // published
+	want   []*dns.DS // the store's set as last seen
+	at     time.Time // when want gets published; zero: it is
+	seen   int       // DS confirmations made
+}
+
+func newRegistry(t testing.TB, st *zonestore.Store, delay time.Duration) *registry {
+	t.Helper()
+	ds, err := st.DS("mx.example.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &registry{delay: delay, anchor: ds, want: ds}
+}
+
+// tick follows the store's DS set at now and publishes it once the delay passed.
+func (g *registry) tick(t testing.TB, now time.Time, st *zonestore.Store, svc *keyService) {
+	t.Helper()
+	ds, err := st.DS("mx.example.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameDS(ds, g.want) {
+		g.want, g.at = ds, now.Add(g.delay)
+	}
+	if g.at.IsZero() || now.Before(g.at) {
+		return
+	}
+	g.anchor, g.at = g.want, time.Time{}
+	switch err := svc.DSSeen(context.Background(), "mx.example."); {
+	case err == nil:
+		g.seen++
+	case !errors.Is(err, api.ErrConflict): // a withdrawal: nothing waits to be seen
+		t.Fatalf("%v: ds seen: %v", now, err)
+	}
+}
+
+// checkAnswers validates, with v, the A and TLSA answers of host, its shard's DNSKEY
+// RRset and a denial in the shard, and records the key tags that signed them.
+func checkAnswers(v *validator, host, shard string, zsk, ksk map[uint16]bool) error {
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{host, dns.TypeA}, {"_25._tcp." + host, dns.TypeTLSA}, {shard, dns.TypeDNSKEY}} {
+		m, err := v.query(q.name, q.qtype, true)
+		if err != nil {
+			return err
+		}
+		if err := v.validatePositive(m); err != nil {
+			return fmt.Errorf("%s %s: %w\n%v", q.name, dns.TypeToString[q.qtype], err, m)
+		}
+		for _, rr := range m.Answer {
+			if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == dns.TypeDNSKEY {
+				ksk[sig.KeyTag] = true
+			} else if ok {
+				zsk[sig.KeyTag] = true
+			}
+		}
+	}
+	m, err := v.query("nothere."+shard, dns.TypeA, true)
+	if err != nil {
+		return err
+	}
+	if err := v.validateDenial(m, "nothere."+shard, dns.TypeA, true); err != nil {
+		return fmt.Errorf("denial in %s: %w\n%v", shard, err, m)
+	}
+	return nil
 }

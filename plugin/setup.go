@@ -46,13 +46,14 @@ func setup(c *caddy.Controller) error {
 	if cfg.Cluster != nil {
 		opts.Cluster = &clusterService{node: inst.node}
 	}
-	opts.Keys = &keyService{store: inst.store, applier: inst.node, policy: cfg.Policy, prop: inst.prop, now: time.Now, wake: inst.wakeRollover}
+	opts.Keys = &keyService{store: inst.store, applier: inst.node, policy: cfg.Policy, plan: inst.policy.effective, prop: inst.prop, now: time.Now, wake: inst.wakeRollover}
 	h := withAppliedIndex(inst.store, api.NewHandler(&service{store: inst.store, prov: inst.prov}, opts))
 	c.OnStartup(func() error { return inst.serveAPI(cfg.APIAddr, h) })
 	c.OnFinalShutdown(func() error { return release(inst.key) })
 
+	cache := inst.answers.replace(cfg.AnswerCache)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
-		return &Mxsign{Next: next, r: r}
+		return &Mxsign{Next: next, r: r, cache: cache}
 	})
 	return nil
 }

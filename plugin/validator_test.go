@@ -121,26 +121,37 @@ func (v *validator) verifySet(set []dns.RR, sigs []*dns.RRSIG, zone string) erro
 	if err != nil {
 		return err
 	}
+	// Every RRSIG by a key of the RRset must verify, and at least one must. Key tags
+	// collide (16 bits over random keys), so every key with the tag is tried.
+	name, rtype := set[0].Header().Name, dns.TypeToString[set[0].Header().Rrtype]
+	verified := false
 	for _, sig := range sigs {
+		matched, ok := false, false
 		for _, k := range keys {
-			if k.KeyTag() != sig.KeyTag || k.Algorithm != sig.Algorithm {
-				continue
+			if k.KeyTag() == sig.KeyTag && k.Algorithm == sig.Algorithm {
+				matched = true
+				if sig.Verify(k, set) == nil {
+					ok = true
+					break
+				}
 			}
-			if err := sig.Verify(k, set); err != nil {
-				return fmt.Errorf("%s %s: RRSIG by %d: %w", set[0].Header().Name, dns.TypeToString[set[0].Header().Rrtype], k.KeyTag(), err)
-			}
-			if !sig.ValidityPeriod(v.now) {
-				return fmt.Errorf("RRSIG outside its validity period at %v", v.now)
-			}
-			if sig.Hdr.Ttl > sig.OrigTtl || set[0].Header().Ttl > sig.OrigTtl {
-				return fmt.Errorf("TTL above the RRSIG's original TTL")
-			}
-			exp := time.Unix(int64(sig.Expiration), 0)
-			if exp.Sub(v.now) < time.Duration(sig.OrigTtl)*time.Second {
-				return fmt.Errorf("RRSIG expires within its TTL")
-			}
-			return nil
 		}
+		switch {
+		case !matched:
+			continue // a key not (or not yet) in the DNSKEY RRset: ignored, as by a resolver
+		case !ok:
+			return fmt.Errorf("%s %s: RRSIG by %d: bad signature", name, rtype, sig.KeyTag)
+		case !sig.ValidityPeriod(v.now):
+			return fmt.Errorf("RRSIG outside its validity period at %v", v.now)
+		case sig.Hdr.Ttl > sig.OrigTtl || set[0].Header().Ttl > sig.OrigTtl:
+			return fmt.Errorf("TTL above the RRSIG's original TTL")
+		case time.Unix(int64(sig.Expiration), 0).Sub(v.now) < time.Duration(sig.OrigTtl)*time.Second:
+			return fmt.Errorf("RRSIG expires within its TTL")
+		}
+		verified = true
+	}
+	if verified {
+		return nil
 	}
 	return fmt.Errorf("%s %s: no RRSIG by a known key of %s", set[0].Header().Name, dns.TypeToString[set[0].Header().Rrtype], zone)
 }

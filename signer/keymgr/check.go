@@ -39,13 +39,10 @@ func (it *item) alive(t time.Time) bool { return it.end.IsZero() || t.Before(it.
 // signing, but never over a DNSKEY RRset whose content changed (the cache
 // keys on the RRset). A copy served at t' is cached until t' + TTL.
 type checker struct {
-	keys   []keyInfo
-	ttlKey time.Duration
-	ttlSig time.Duration
-	ttlDS  time.Duration
-	dprp   time.Duration
-	dprpP  time.Duration
-	dsgn   time.Duration
+	keys []keyInfo
+	// timings is how the zone is served, in stretches: each applies from its
+	// from until the next one's (a policy switch changes TTLs and delays).
+	timings []timing
 
 	ds, dnskey, data []*item
 	last             snapshot
@@ -59,11 +56,60 @@ type checker struct {
 	steps, combos int
 }
 
+// timing is what the checker assumes about how the zone is actually served
+// (TTLs, lags, signature reuse) from an instant on.
+type timing struct {
+	from                  time.Time
+	ttlKey, ttlSig, ttlDS time.Duration
+	dprp, dprpP, dsgn     time.Duration
+}
+
+func timingOf(p Policy, from time.Time) timing {
+	return timing{from: from, ttlKey: p.ttlKey(), ttlSig: p.MaxZoneTTL, ttlDS: p.ParentDSTTL,
+		dprp: p.PropagationDelay, dprpP: p.ParentPropagationDelay, dsgn: p.dsgn()}
+}
+
 func newChecker(p Policy) *checker {
-	return &checker{
-		ttlKey: p.ttlKey(), ttlSig: p.MaxZoneTTL, ttlDS: p.ParentDSTTL,
-		dprp: p.PropagationDelay, dprpP: p.ParentPropagationDelay, dsgn: p.dsgn(),
+	return &checker{timings: []timing{timingOf(p, time.Time{})}}
+}
+
+// serveAs records that from at on the zone is served as p says (a policy
+// switch: new TTLs, delays and signature timing).
+func (c *checker) serveAs(at time.Time, p Policy) {
+	if last := &c.timings[len(c.timings)-1]; last.from.Equal(at) {
+		*last = timingOf(p, at)
+		return
 	}
+	c.timings = append(c.timings, timingOf(p, at))
+}
+
+// until returns when a version served from store time s until the store
+// change at e has left the last cache. A node serves the version with the
+// TTLs of the same store state, so each stretch of [s, e) under one timing
+// is cached until the stretch's end plus that timing's lag and TTL (f); the
+// latest of these wins. A version that lasted no time (s == e) is served
+// under the timing in force at s.
+func (c *checker) until(s, e time.Time, f func(timing) time.Duration) time.Time {
+	var out time.Time
+	for i, tm := range c.timings {
+		end := e
+		if i+1 < len(c.timings) {
+			next := c.timings[i+1].from
+			if !next.After(s) {
+				continue // the stretch ended before the version was served
+			}
+			if next.Before(end) {
+				end = next
+			}
+		}
+		if tm.from.After(s) && !tm.from.Before(e) {
+			break // this stretch and the later ones begin after the version
+		}
+		if u := end.Add(f(tm)); u.After(out) {
+			out = u
+		}
+	}
+	return out
 }
 
 // observe records the state served from t on and checks instant t.
@@ -72,7 +118,8 @@ func (c *checker) observe(t time.Time, s snapshot) error {
 	c.started = true
 	if first || !slices.Equal(s.ds, c.last.ds) {
 		if !first {
-			c.ds[len(c.ds)-1].end = t.Add(c.dprpP + c.ttlDS)
+			last := c.ds[len(c.ds)-1]
+			last.end = c.until(last.start, t, func(tm timing) time.Duration { return tm.dprpP + tm.ttlDS })
 		}
 		c.ds = append(c.ds, &item{start: t, set: s.ds})
 	}
@@ -80,16 +127,22 @@ func (c *checker) observe(t time.Time, s snapshot) error {
 	if contentChanged || !slices.Equal(s.keySigners, c.last.keySigners) {
 		if !first {
 			last := c.dnskey[len(c.dnskey)-1]
-			last.end = t.Add(c.dprp + c.ttlKey)
-			if len(last.signers) > 0 {
-				last.end = last.end.Add(c.dsgn)
-			}
+			signed := len(last.signers) > 0
+			last.end = c.until(last.start, t, func(tm timing) time.Duration {
+				if signed {
+					return tm.dprp + tm.ttlKey + tm.dsgn
+				}
+				return tm.dprp + tm.ttlKey
+			})
 			if contentChanged {
 				// Signatures over the old content are never served again
 				// once every node has the new content.
-				limit := t.Add(c.dprp + c.ttlKey)
 				for _, it := range c.dnskey {
-					if slices.Equal(it.set, c.last.dnskey) && it.end.After(limit) {
+					if !slices.Equal(it.set, c.last.dnskey) {
+						continue
+					}
+					limit := c.until(it.start, t, func(tm timing) time.Duration { return tm.dprp + tm.ttlKey })
+					if it.end.After(limit) {
 						it.end = limit
 					}
 				}
@@ -100,10 +153,15 @@ func (c *checker) observe(t time.Time, s snapshot) error {
 	if first || !slices.Equal(s.dataSigners, c.last.dataSigners) {
 		if !first {
 			last := c.data[len(c.data)-1]
-			last.end = t.Add(c.dprp + c.ttlSig)
-			if len(last.set) > 0 && !stoppedAndRemoved(last.set, s) {
-				last.end = last.end.Add(c.dsgn) // cached signatures outlive the change
-			}
+			// Cached signatures outlive the change, unless the keys that stopped
+			// signing also left the DNSKEY RRset (an emergency roll).
+			signed := len(last.set) > 0 && !stoppedAndRemoved(last.set, s)
+			last.end = c.until(last.start, t, func(tm timing) time.Duration {
+				if signed {
+					return tm.dprp + tm.ttlSig + tm.dsgn
+				}
+				return tm.dprp + tm.ttlSig
+			})
 		}
 		c.data = append(c.data, &item{start: t, set: s.dataSigners})
 	}

@@ -20,8 +20,13 @@ type SimOptions struct {
 	Requests []RollRequest
 	// Actual, if set, is the policy the checker assumes is served (TTLs,
 	// delays) while Next runs with the policy passed to Simulate: a policy
-	// that lies about a TTL must be caught.
+	// that lies about a TTL must be caught. Switches replace it.
 	Actual *Policy
+	// Switches replace the policy at given instants (a Corefile reload):
+	// from then on the zone is served with the new TTLs and delays, and Next
+	// plans with Effective(now, new, changes), the old values held for their
+	// Holdover.
+	Switches []PolicySwitch
 	// Mutate, if set, may change the actions Next returned before they are
 	// applied: a deliberately broken key manager must be caught.
 	Mutate func(now time.Time, actions []Action) []Action
@@ -60,6 +65,15 @@ type EmergencyReport struct {
 	// alive; FirstFlagged and LastFlagged are the first and last of them.
 	Flagged                   int
 	FirstFlagged, LastFlagged time.Time
+}
+
+// PolicySwitch replaces the zone's policy at At.
+type PolicySwitch struct {
+	At     time.Time
+	Policy Policy
+	// Naive plans with the new policy at once, forgetting every earlier one
+	// (no holdover): the check must catch what that breaks.
+	Naive bool
 }
 
 // Event is one step in a Timeline.
@@ -105,6 +119,7 @@ type sim struct {
 	zone     string
 	kind     ZoneKind
 	p        Policy
+	changes  []PolicyChange // earlier policies still held (Switches)
 	opts     SimOptions
 	now      time.Time
 	live     []*simKey
@@ -131,6 +146,11 @@ func Simulate(start time.Time, days int, zone string, kind ZoneKind, p Policy, o
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	for _, w := range opts.Switches {
+		if err := w.Policy.Validate(); err != nil {
+			return nil, fmt.Errorf("switch at %s: %w", w.At.UTC().Format(time.RFC3339), err)
+		}
+	}
 	if opts.Tick <= 0 {
 		opts.Tick = time.Hour
 	}
@@ -153,7 +173,13 @@ func Simulate(start time.Time, days int, zone string, kind ZoneKind, p Policy, o
 	}
 	reqs := slices.Clone(opts.Requests)
 	slices.SortStableFunc(reqs, func(a, b RollRequest) int { return a.At.Compare(b.At) })
+	switches := slices.Clone(opts.Switches)
+	slices.SortStableFunc(switches, func(a, b PolicySwitch) int { return a.At.Compare(b.At) })
 	for {
+		for len(switches) > 0 && !switches[0].At.After(s.now) {
+			s.switchPolicy(switches[0])
+			switches = switches[1:]
+		}
 		for len(s.regOps) > 0 && !s.regOps[0].at.After(s.now) {
 			s.applyRegistry(s.regOps[0])
 			s.regOps = s.regOps[1:]
@@ -183,6 +209,12 @@ func Simulate(start time.Time, days int, zone string, kind ZoneKind, p Policy, o
 		}
 		if len(reqs) > 0 && reqs[0].At.Before(wake) {
 			wake = reqs[0].At
+		}
+		if len(switches) > 0 && switches[0].At.Before(wake) {
+			wake = switches[0].At
+		}
+		if _, held := Holding(s.now, s.changes); !held.IsZero() && held.Before(wake) {
+			wake = held // the waits shorten when a hold ends
 		}
 		if wake.After(end) {
 			break
@@ -214,7 +246,8 @@ func (s *sim) runNext() (time.Time, error) {
 		for i, k := range s.live {
 			keys[i] = k.KeyState
 		}
-		acts, next, _ := Next(s.now, s.zone, s.kind, s.p, keys)
+		s.changes, _ = Holding(s.now, s.changes)
+		acts, next, _ := Next(s.now, s.zone, s.kind, Effective(s.now, s.p, s.changes), keys)
 		acts = slices.DeleteFunc(acts, func(a Action) bool { return a.Kind == WaitParentDS })
 		if s.opts.Mutate != nil {
 			acts = s.opts.Mutate(s.now, acts)
@@ -320,6 +353,18 @@ func (s *sim) applyRegistry(op registryOp) {
 	if len(s.tl.Events) < s.opts.MaxEvents {
 		s.tl.Events = append(s.tl.Events, Event{At: s.now, KeyID: info.id, Role: info.role, Algorithm: info.alg, What: "ds-gone"})
 	}
+}
+
+// switchPolicy serves the zone under w.Policy from now on and, unless the
+// switch is naive, holds the old policy's values for its holdover.
+func (s *sim) switchPolicy(w PolicySwitch) {
+	if w.Naive {
+		s.changes = nil
+	} else {
+		s.changes = append(s.changes, Switched(s.p, s.now))
+	}
+	s.p = w.Policy
+	s.chk.serveAs(s.now, w.Policy)
 }
 
 func (s *sim) request(r RollRequest) error {
