@@ -76,7 +76,7 @@ func BenchmarkNXDomainMsg(b *testing.B) {
 		m := new(dns.Msg)
 		m.SetQuestion(qname, dns.TypeA)
 		m.Response, m.Authoritative, m.Rcode, m.Compress = true, true, dns.RcodeNameError, true
-		if m.Ns, err = ch.AppendDenial(m.Ns, p, qname, true, sg); err != nil {
+		if m.Ns, _, err = ch.AppendDenial(m.Ns, p, qname, true, sg); err != nil {
 			b.Fatal(err)
 		}
 		m.SetEdns0(1232, true)

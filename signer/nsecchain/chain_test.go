@@ -341,9 +341,9 @@ func verifyAll(t *testing.T, ch *Chain, ts *testSigning, now time.Time) {
 		var rrs []dns.RR
 		var err error
 		if i == ch.Len() {
-			rrs, err = ch.AppendDenial(nil, Proof{}, "", true, ts.at(now))
+			rrs, _, err = ch.AppendDenial(nil, Proof{}, "", true, ts.at(now))
 		} else {
-			rrs, err = ch.AppendNSEC(nil, i, "", true, ts.at(now))
+			rrs, _, err = ch.AppendNSEC(nil, i, "", true, ts.at(now))
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -482,14 +482,14 @@ func TestAnswerSignsOnDemand(t *testing.T) {
 	var signed = new(countingUint64)
 	sg := ts.at(t0)
 	sg.Signed = &signed.Uint64
-	first, err := ch.AppendDenial(nil, p, "zz."+shardApex, true, sg)
+	first, _, err := ch.AppendDenial(nil, p, "zz."+shardApex, true, sg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := signed.Load(), uint64(1+p.Len()); got != want {
 		t.Fatalf("signed %d, want %d (SOA and the proof)", got, want)
 	}
-	second, err := ch.AppendDenial(nil, p, "zz."+shardApex, true, sg)
+	second, _, err := ch.AppendDenial(nil, p, "zz."+shardApex, true, sg)
 	if err != nil {
 		t.Fatal(err)
 	}

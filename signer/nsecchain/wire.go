@@ -3,7 +3,6 @@ package nsecchain
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 
 	"github.com/miekg/dns"
 )
@@ -34,7 +33,7 @@ const headerLen = 12
 // Answers are at most a few hundred octets; the caller checks the size limit.
 func (ch *Chain) AppendNegative(dst []byte, q *WireQuery, rcode int, p Proof, sg Signing) ([]byte, error) {
 	if !endsIn(q.Name, ch.apexWire) {
-		return dst, fmt.Errorf("%w: %x", ErrQuery, q.Name)
+		return dst, ErrQuery // (q.Name is not in the error: it would escape to the heap)
 	}
 	base := len(dst)
 	var flags uint16 = 1<<15 | 1<<10 | uint16(rcode&0xf) // QR, AA
@@ -56,14 +55,14 @@ func (ch *Chain) AppendNegative(dst []byte, q *WireQuery, rcode int, p Proof, sg
 	dst = binary.BigEndian.AppendUint16(dst, q.Qtype)
 	dst = binary.BigEndian.AppendUint16(dst, q.Qclass)
 
-	w := packer{buf: dst, base: base, q: q.Name}
+	w := packer{buf: dst, base: base}
 	count := 0
 	// The SOA of negative answers.
-	soaOwner := w.name(ch.apexWire)
+	soaOwner := w.name(ch.apexWire, q.Name)
 	w.rrHeader(dns.TypeSOA, ch.ttl)
 	rd := w.rdataStart()
 	for _, n := range ch.soaNames {
-		w.name(n)
+		w.name(n, q.Name)
 	}
 	for _, v := range []uint32{ch.soa.Serial, ch.soa.Refresh, ch.soa.Retry, ch.soa.Expire, ch.soa.Minttl} {
 		w.buf = binary.BigEndian.AppendUint32(w.buf, v)
@@ -89,7 +88,7 @@ func (ch *Chain) AppendNegative(dst []byte, q *WireQuery, rcode int, p Proof, sg
 			}
 			full := appendWire(nb[:0], ch.keys[i])
 			full = append(full, ch.apexWire...)
-			owner := w.name(full)
+			owner := w.name(full, q.Name)
 			w.rrHeader(dns.TypeNSEC, ch.ttl)
 			rd := w.rdataStart()
 			w.buf = appendWire(w.buf, ch.keys[(i+1)%len(ch.keys)])
@@ -119,12 +118,12 @@ func (ch *Chain) AppendNegative(dst []byte, q *WireQuery, rcode int, p Proof, sg
 	return w.buf, nil
 }
 
-// packer appends resource records to a message that starts at buf[base] and whose
-// question name is q (at offset headerLen).
+// packer appends resource records to a message that starts at buf[base]. (The question
+// name is passed to name rather than kept here: escape analysis would move the caller's
+// copy of it to the heap along with buf.)
 type packer struct {
 	buf  []byte
 	base int
-	q    []byte
 }
 
 // ownerRef says how an owner name was written: at offset off, and whether it is a lone
@@ -134,15 +133,16 @@ type ownerRef struct {
 	pointer bool
 }
 
-// name appends wire name n, compressed against the question: its labels up to the
-// longest suffix it shares with the question name, then a pointer to that suffix.
-func (w *packer) name(n []byte) ownerRef {
+// name appends wire name n, compressed against the question name q (at offset
+// headerLen): its labels up to the longest suffix it shares with q, then a pointer to
+// that suffix.
+func (w *packer) name(n, q []byte) ownerRef {
 	ref := ownerRef{off: len(w.buf) - w.base}
 	for at := 0; at < len(n); at += 1 + int(n[at]) {
 		if n[at] == 0 {
 			break
 		}
-		if qoff, ok := suffixIn(w.q, n[at:]); ok {
+		if qoff, ok := suffixIn(q, n[at:]); ok {
 			w.buf = append(w.buf, n[:at]...)
 			w.buf = binary.BigEndian.AppendUint16(w.buf, 0xC000|uint16(headerLen+qoff))
 			ref.pointer = at == 0

@@ -18,7 +18,7 @@ func messageOf(t testing.TB, ch *Chain, q *WireQuery, qname string, rcode int, p
 	m.Rcode = rcode
 	m.Question = []dns.Question{{Name: qname, Qtype: q.Qtype, Qclass: q.Qclass}}
 	var err error
-	if m.Ns, err = ch.AppendDenial(nil, p, qname, q.DO, sg); err != nil {
+	if m.Ns, _, err = ch.AppendDenial(nil, p, qname, q.DO, sg); err != nil {
 		t.Fatal(err)
 	}
 	if q.OPT {
