@@ -409,3 +409,133 @@ func TestNSECAnswersRightAfterChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestServerDenialNSECReload runs CoreDNS with `denial nsec` and answers over the
+// network, validated from the parent's trust anchor; a reload to `denial compact` stops
+// the chains and answers with compact denial; a reload back answers from chains again.
+func TestServerDenialNSECReload(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, dir, 100, "denial nsec")
+	ctx := context.Background()
+	d, err := s.api.AddDomain(ctx, "contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, shard := d.MailExchange, d.Shard
+	classic := func(t *testing.T) {
+		t.Helper()
+		v := newValidator(t, s.tcp, "mx.example.", s.anchor(t), time.Now())
+		for _, q := range []struct {
+			qname string
+			qtype uint16
+			nx    bool
+		}{{qname: "nothere." + shard, qtype: dns.TypeA, nx: true}, {qname: "_tcp." + host, qtype: dns.TypeTLSA}, {qname: host, qtype: dns.TypeMX}} {
+			m, err := v.query(q.qname, q.qtype, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.nx {
+				err = v.validateNXDomainNSEC(m, q.qname)
+			} else {
+				err = v.validateNoDataNSEC(m, q.qname, q.qtype)
+			}
+			if err != nil {
+				t.Fatalf("%s %s: %v\n%v", q.qname, dns.TypeToString[q.qtype], err, m)
+			}
+		}
+	}
+	classic(t)
+	chains := func() *nsecChains {
+		s.mx.nsecMu.Lock()
+		defer s.mx.nsecMu.Unlock()
+		return s.mx.nsec
+	}
+	if chains() == nil {
+		t.Fatal("no chains with denial nsec")
+	}
+	reload := func(extra string) {
+		t.Helper()
+		ni, err := s.inst.Restart(caddyInput(corefile(dir, 100, extra)))
+		if err != nil {
+			t.Fatalf("reload: %v", err)
+		}
+		s.inst = ni
+		srv := ni.Servers()[0]
+		s.udp, s.tcp = srv.LocalAddr().String(), srv.Addr().String()
+	}
+	reload("denial compact")
+	if chains() != nil {
+		t.Fatal("the chains outlived a reload to compact denial")
+	}
+	v := newValidator(t, s.tcp, "mx.example.", s.anchor(t), time.Now())
+	m, err := v.query("nothere."+shard, dns.TypeA, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.validateDenial(m, "nothere."+shard, dns.TypeA, true); err != nil {
+		t.Fatalf("compact denial after the reload: %v\n%v", err, m)
+	}
+	reload("denial nsec")
+	classic(t)
+}
+
+// FuzzServeDNSNSEC feeds arbitrary queries to a `denial nsec` handler: nothing panics,
+// every answer unpacks and has the records the message path gives, and every NXDOMAIN
+// with DO carries a proof the validator accepts.
+func FuzzServeDNSNSEC(f *testing.F) {
+	fx, _ := newNSECFixture(f, 2, 3)
+	h := fx.handler(1 << 20)
+	host := fx.hosts[0]
+	_, shard, _ := strings.Cut(host, ".")
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+		edns  uint16
+		do    bool
+	}{
+		{"nothere." + shard, dns.TypeA, 1232, true}, {mixCase("x._tcp." + host), dns.TypeTLSA, 1232, true},
+		{"_tcp." + host, dns.TypeA, 1232, true}, {host, dns.TypeNSEC, 1232, false}, {"zz.mx.example.", dns.TypeA, 0, false},
+		{"nothere." + shard, dns.TypeA, 512, true}, {`a\.b.` + shard, dns.TypeA, 1232, true}, {`\000.` + host, dns.TypeMX, 1232, true},
+		{shard, dns.TypeDS, 1232, true}, {"mx.example.", dns.TypeDS, 1232, true}, {"nothere." + shard, 128, 1232, true},
+	} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.qtype)
+		if q.edns != 0 {
+			m.SetEdns0(q.edns, q.do)
+		}
+		b, _ := m.Pack()
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	anchor, err := fx.st.DS("mx.example.")
+	if err != nil {
+		f.Fatal(err)
+	}
+	v := newValidator(f, "", "mx.example.", anchor, fx.clock)
+	v.ask = func(m *dns.Msg) (*dns.Msg, error) { resp, _ := fx.r.respond(m, false); return resp, nil }
+	f.Fuzz(func(t *testing.T, wire []byte, tcp bool) {
+		m := new(dns.Msg)
+		if err := m.Unpack(wire); err != nil {
+			return
+		}
+		network := "udp"
+		if tcp {
+			network = "tcp"
+		}
+		got := unpack(t, serve(t, h, m, network))
+		want, ok := fx.r.respond(m, !tcp)
+		if !ok {
+			return
+		}
+		if m.Opcode == dns.OpcodeQuery && len(m.Question) == 1 {
+			if err := sameRRs(got, want); err != nil {
+				t.Fatalf("wire and message paths differ: %v\n%v\n%v", err, got, want)
+			}
+		}
+		if opt := m.IsEdns0(); got.Rcode == dns.RcodeNameError && opt != nil && opt.Do() && !got.Truncated && len(m.Question) == 1 {
+			if err := v.validateNXDomainNSEC(got, m.Question[0].Name); err != nil {
+				t.Fatalf("%v\n%v", err, got)
+			}
+		}
+	})
+}
