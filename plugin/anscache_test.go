@@ -338,7 +338,7 @@ func TestAnswerCacheInvalidation(t *testing.T) {
 func TestAnswerCacheThroughRollover(t *testing.T) {
 	f := newRolloverFixture(t)
 	ctx := context.Background()
-	cached, plain := &Mxsign{r: f.r, cache: newAnswerCaches(f.st, "mx.example.").replace(1 << 20)}, &Mxsign{r: f.r}
+	cached, plain := newAnswerCaches(f.st, "mx.example.").handler(f.r, 1<<20), &Mxsign{r: f.r}
 	anchor, err := f.st.DS("mx.example.")
 	if err != nil {
 		t.Fatal(err)
@@ -588,5 +588,78 @@ func TestREADMEAnswerCache(t *testing.T) {
 	}
 	if n != 5 {
 		t.Errorf("%d answer cache metrics, want 5", n)
+	}
+}
+
+// TestNegativeAnswerCache: the denial of a name that does not exist is cached on the
+// name's second sighting, in its own cache: from the third on it costs no signature; a
+// flood of one-off names fills neither cache; adding the name's host ends the denial.
+func TestNegativeAnswerCache(t *testing.T) {
+	f := newMixFixture(t, 2, 3, 1)
+	h := f.handler(1 << 20)
+	ctx := context.Background()
+	gone := f.hosts[0]
+	_, shard, _ := strings.Cut(gone, ".")
+	if res, err := f.prov.DeleteDomains(ctx, []string{f.domains[0]}); err != nil || res[0].Err != nil {
+		t.Fatalf("delete: %v %v", err, res)
+	}
+	anchor, err := f.st.DS("mx.example.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newValidator(t, "", "mx.example.", anchor, f.clock)
+	v.ask = func(m *dns.Msg) (*dns.Msg, error) { return unpack(t, serve(t, h, m, "udp")), nil }
+
+	signed := func() uint64 { return f.r.signer.Stats().Signatures }
+	for i := range 4 {
+		before, hits := signed(), h.neg.Stats().Hits
+		m := unpack(t, serve(t, h, signedQuery(gone, dns.TypeA), "udp"))
+		n := signed() - before
+		fromCache := h.neg.Stats().Hits > hits
+		if want := i >= 2; fromCache != want {
+			t.Fatalf("sighting %d: from the negative cache %v, want %v", i+1, fromCache, want)
+		}
+		// The SOA's signature is computed once, then cached; the NSEC's every time
+		// the answer is built.
+		if fromCache && n != 0 || i == 1 && n != 1 {
+			t.Fatalf("sighting %d: %d signatures computed (from the cache: %v)", i+1, n, fromCache)
+		}
+		if err := v.validateDenial(m, gone, dns.TypeA, true); err != nil {
+			t.Fatalf("sighting %d: %v\n%v", i+1, err, m)
+		}
+	}
+	if h.cache.Stats().Entries == 0 || h.neg.Stats().Entries != 1 {
+		t.Fatalf("entries: positive %d, negative %d; want the denial in the negative cache only",
+			h.cache.Stats().Entries, h.neg.Stats().Entries)
+	}
+
+	// A flood of distinct names: at most 1 in 16 gets in (the doorkeeper's false
+	// admissions), into the negative cache only.
+	pos := h.cache.Stats()
+	for i := range 2000 {
+		serve(t, h, signedQuery(fmt.Sprintf("flood%d.%s", i, shard), dns.TypeA), "udp")
+	}
+	if got := h.cache.Stats(); got.Inserts != pos.Inserts || got.Entries != pos.Entries {
+		t.Fatalf("the flood changed the positive cache: %+v -> %+v", pos, got)
+	}
+	if n := h.neg.Stats().Inserts; n > 1+2000/16 {
+		t.Fatalf("%d flood denials admitted, want at most 1 in 16", n)
+	}
+
+	// The name comes back: its cached denial is gone at once.
+	res, err := f.prov.AddDomains(ctx, []string{f.domains[0]})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("add: %v %v", err, res)
+	}
+	back := res[0].Host.Name()
+	m := unpack(t, serve(t, h, signedQuery(back, dns.TypeA), "udp"))
+	if m.Rcode != dns.RcodeSuccess || len(m.Answer) == 0 {
+		t.Fatalf("%s after it was added again: %v", back, m)
+	}
+	if back != gone {
+		m = unpack(t, serve(t, h, signedQuery(gone, dns.TypeA), "udp"))
+		if len(m.Answer) != 0 {
+			t.Fatalf("%s answers though its domain moved to %s", gone, back)
+		}
 	}
 }

@@ -19,7 +19,9 @@ import (
 type Mxsign struct {
 	Next    plugin.Handler
 	r       *responder
-	cache   *anscache.Cache // nil: no answer cache
+	cache   *anscache.Cache      // nil: no answer cache
+	neg     *anscache.Cache      // denials of names asked for twice; nil with cache
+	door    *anscache.Doorkeeper // admits a denial into neg on its name's second sighting
 	writers writerKinds
 }
 
@@ -47,6 +49,9 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	now := m.r.now().Unix()
 	if m.cache != nil {
 		if wire, ok := m.cache.Get(q.Key(), now, limit); ok {
+			return m.writeCached(w, r, opt, &q, wire)
+		}
+		if wire, ok := m.neg.Get(q.Key(), now, limit); ok {
 			return m.writeCached(w, r, opt, &q, wire)
 		}
 	}
@@ -78,8 +83,12 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	if err != nil {
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: packing the answer: %w", err)
 	}
-	if meta.cacheable && m.cache != nil {
+	switch {
+	case m.cache == nil:
+	case meta.cacheable:
 		m.cache.Put(q.Key(), wire, meta.deadline, now, meta.zone, epoch)
+	case meta.negative && m.door.Admit(q.Key()):
+		m.neg.Put(q.Key(), wire, meta.deadline, now, meta.zone, epoch)
 	}
 	if len(wire) > limit {
 		resp.Truncate(limit)

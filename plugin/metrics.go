@@ -180,12 +180,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		hits += float64(st.Hits)
 		misses += float64(st.Misses)
 		entries += float64(st.Entries)
-		as := inst.answers.stats()
-		ans.Hits += as.Hits
-		ans.Misses += as.Misses
-		ans.Evictions += as.Evictions
-		ans.Entries += as.Entries
-		ans.Bytes += as.Bytes
+		ans.Add(inst.answers.stats())
 		for _, z := range inst.store.Zones() {
 			if z.Kind == zonestore.KindShard {
 				shards++

@@ -23,8 +23,9 @@ func (s *responder) nsecDenial(resp *dns.Msg, q dns.Question, ans *zonestore.Ans
 	if nx {
 		resp.Rcode = dns.RcodeNameError
 	}
-	// A name that does not exist is usually a one-off (a random-subdomain flood).
-	meta.cacheable = !nx
+	// A name that does not exist is usually a one-off (a random-subdomain flood): its
+	// answer goes to the cache of denials, and only when asked for again (the handler).
+	meta.cacheable, meta.negative = !nx, nx
 	if !do && (nx || q.Qtype != dns.TypeNSEC) {
 		soa := *ans.SOA
 		soa.Hdr.Ttl = signer.NegativeTTL(ans.SOA)

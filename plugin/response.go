@@ -33,6 +33,7 @@ type responder struct {
 type answerMeta struct {
 	zone      string // the zone that answered; "" if none did
 	cacheable bool   // a positive or NODATA answer, complete: it may be cached
+	negative  bool   // a complete denial of a name that does not exist
 	deadline  int64  // Unix second from which a signature in it may no longer be served
 }
 
@@ -197,14 +198,14 @@ func (s *responder) answerOnce(r *dns.Msg, opt *dns.OPT, qname string, pre *zone
 		}
 		// A name that does not exist is usually a one-off (a random-subdomain flood):
 		// caching its answer would only evict the answers that are asked for again.
-		meta.cacheable = !nx
+		meta.cacheable, meta.negative = !nx, nx
 	}
 	if err != nil {
 		s.log.Errorf("signing in zone %s: %v", ans.Zone, err)
 		resp.Answer, resp.Ns = nil, nil
 		resp.Authoritative = false
 		resp.Rcode = dns.RcodeServerFailure
-		meta.cacheable = false
+		meta.cacheable, meta.negative = false, false
 	}
 	return s.withOPT(resp, opt, co), meta, true
 }
@@ -254,6 +255,7 @@ func (s *responder) signNSEC(dst []dns.RR, nsec *dns.NSEC, nx bool, zk *zoneKeys
 		if err != nil {
 			return dst, err
 		}
+		meta.deadline = min(meta.deadline, s.signer.ServeUntil(sig, now))
 		dst = append(dst, sig)
 	}
 	return dst, nil
