@@ -444,3 +444,21 @@ func (v *validator) validateNSECAnswer(r *dns.Msg, qname string) error {
 	}
 	return v.validatePositive(r)
 }
+
+// queryDenialNSEC asks qname/qtype with DO and checks its classic NSEC proof: of
+// NXDOMAIN when nx, else of NODATA.
+func (v *validator) queryDenialNSEC(qname string, qtype uint16, nx bool) (*dns.Msg, error) {
+	m, err := v.query(qname, qtype, true)
+	if err != nil {
+		return nil, err
+	}
+	if nx {
+		err = v.validateNXDomainNSEC(m, qname)
+	} else {
+		err = v.validateNoDataNSEC(m, qname, qtype)
+	}
+	if err != nil {
+		return m, fmt.Errorf("%s %s: %w\n%v", qname, dns.TypeToString[qtype], err, m)
+	}
+	return m, nil
+}
