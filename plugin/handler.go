@@ -10,6 +10,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/mxsign/mxsign/plugin/anscache"
+	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/zonestore"
 )
 
 // Mxsign is the plugin handler: authoritative, online-signing answers for the parent zone
@@ -58,12 +60,25 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	if m.cache != nil {
 		epoch = m.cache.Epoch() // before the store is read: see anscache.Gens
 	}
-	resp, meta, ok := m.r.answer(r, opt, strings.ToLower(r.Question[0].Name))
+	qname := strings.ToLower(r.Question[0].Name)
+	bp := getWireBuf()
+	defer putWireBuf(bp)
+	var looked *zonestore.Answer
+	if m.r.nsec != nil && !specialType(r.Question[0].Qtype) {
+		// `denial nsec`: a name that does not exist is answered straight from its
+		// zone's pre-signed chain, in wire form (a random-subdomain flood).
+		ans := m.r.lookup(qname, r.Question[0].Qtype)
+		if ans.Rcode == zonestore.NXDomain {
+			if wire, ok := m.r.nxdomainWire((*bp)[:0], r, opt, &q, qname, &ans, limit); ok {
+				return m.write(w, wire, opt)
+			}
+		}
+		looked = &ans
+	}
+	resp, meta, ok := m.r.answerFrom(r, opt, qname, looked)
 	if !ok {
 		return m.serveMsg(ctx, w, r, opt, udp)
 	}
-	bp := getWireBuf()
-	defer putWireBuf(bp)
 	wire, err := resp.PackBuffer(*bp)
 	if err != nil {
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: packing the answer: %w", err)
@@ -133,6 +148,11 @@ func (m *Mxsign) serveMsg(ctx context.Context, w dns.ResponseWriter, r *dns.Msg,
 		return dns.RcodeSuccess, fmt.Errorf("mxsign: writing the answer: %w", err)
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// specialType reports whether answers to qtype are not looked up in the store.
+func specialType(qtype uint16) bool {
+	return qtype == signer.TypeNXNAME || qtype == dns.TypeAXFR || qtype == dns.TypeIXFR
 }
 
 // queryFlags are the parts of the query's OPT record that change the answer.

@@ -37,6 +37,7 @@ func setup(c *caddy.Controller) error {
 		store:   inst.store,
 		signer:  inst.signer,
 		keys:    newKeyring(inst.store),
+		nsec:    inst.denial(cfg),
 		now:     time.Now,
 		bufSize: cfg.BufSize,
 		log:     log,

@@ -139,3 +139,17 @@ func (t *hostTable) Delete(label string) bool {
 	t.slots[hole] = 0
 	return true
 }
+
+// each calls fn with every label and its record, in no particular order, until fn
+// returns false. The records are visited in storage order: no slot is read.
+func (t *hostTable) each(fn func(label string, r hostRec) bool) {
+	for i := uint32(0); i < t.used; i++ {
+		s := t.record(i)
+		if s.label == "" { // a deleted record, free for reuse
+			continue
+		}
+		if !fn(s.label, s.rec) {
+			return
+		}
+	}
+}
