@@ -49,10 +49,10 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	now := m.r.now().Unix()
 	if m.cache != nil {
 		if wire, ok := m.cache.Get(q.Key(), now, limit); ok {
-			return m.writeCached(w, r, opt, &q, wire)
+			return m.writeCached(ctx, w, r, opt, udp, &q, wire)
 		}
 		if wire, ok := m.neg.Get(q.Key(), now, limit); ok {
-			return m.writeCached(w, r, opt, &q, wire)
+			return m.writeCached(ctx, w, r, opt, udp, &q, wire)
 		}
 	}
 
@@ -70,6 +70,9 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		ans := m.r.lookup(qname, r.Question[0].Qtype)
 		if ans.Rcode == zonestore.NXDomain {
 			if wire, ok := m.r.nxdomainWire((*bp)[:0], r, opt, &q, qname, &ans, limit); ok {
+				if !isResponse(wire, r.Id) {
+					return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
+				}
 				return m.write(w, wire, opt)
 			}
 		}
@@ -101,17 +104,38 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: the packed answer's question is not %q", r.Question[0].Name)
 	}
 	*bp = wire[:cap(wire)] // keep a grown buffer
+	if !isResponse(wire, r.Id) {
+		return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
+	}
 	return m.write(w, wire, opt)
 }
 
+// isResponse checks the header of packed bytes about to be written: a response (QR)
+// with the query's ID. It always holds unless a buffer was overwritten under us.
+func isResponse(wire []byte, id uint16) bool {
+	return len(wire) >= 12 && wire[2]&0x80 != 0 && uint16(wire[0])<<8|uint16(wire[1]) == id
+}
+
+// serveMsgAfterBadWire answers through the message path when packed bytes fail
+// isResponse, and says so: an answer was once seen to echo the query's bytes, and
+// this keeps such a fault from reaching clients while it is tracked down.
+func (m *Mxsign) serveMsgAfterBadWire(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, udp bool, wire []byte) (int, error) {
+	m.r.log.Errorf("internal error: the packed answer to %s %s is not a response to it (%d bytes, header % x); answered through the message path",
+		r.Question[0].Name, dns.TypeToString[r.Question[0].Qtype], len(wire), wire[:min(len(wire), 12)])
+	return m.serveMsg(ctx, w, r, opt, udp)
+}
+
 // writeCached patches a copy of a cached answer for r and writes it.
-func (m *Mxsign) writeCached(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, cached []byte) (int, error) {
+func (m *Mxsign) writeCached(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, udp bool, q *anscache.Query, cached []byte) (int, error) {
 	bp := getWireBuf()
 	defer putWireBuf(bp)
 	wire := append((*bp)[:0], cached...)
 	*bp = wire[:cap(wire)]
 	if !anscache.Patch(wire, r.Id, r.RecursionDesired, r.CheckingDisabled, q) {
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: a cached answer's question is not %q", r.Question[0].Name)
+	}
+	if !isResponse(wire, r.Id) {
+		return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
 	}
 	return m.write(w, wire, opt)
 }
