@@ -64,13 +64,18 @@ stop_pid() { # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
 }
 
 USED_PORTS=" "
-# pick_port VAR: a port free for TCP and UDP on this host, not handed out before.
+# pick_port VAR: a port free for TCP and UDP on this host, not handed out before,
+# below the kernel's ephemeral range (a client socket of another test can hold a port
+# in that range at any moment, and a listener cannot bind it then) and used by no
+# socket in any state.
 pick_port() {
-  local p i
+  local p i lo=32768
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  ((lo > 11000)) || lo=32768
   for ((i = 0; i < 500; i++)); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (lo - 10000)))
     [[ $USED_PORTS == *" $p "* ]] && continue
-    if ! ss -Hlntu | awk '{print $5}' | grep -qE "[:.]$p\$"; then
+    if ! ss -Hantu | awk '{print $5}' | grep -qE "[:.]$p\$"; then
       USED_PORTS+="$p "
       printf -v "$1" '%s' "$p"
       return 0
