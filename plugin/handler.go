@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
 
 	"github.com/mxsign/mxsign/plugin/anscache"
+	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/zonestore"
 )
 
 // Mxsign is the plugin handler: authoritative, online-signing answers for the parent zone
@@ -19,6 +22,7 @@ type Mxsign struct {
 	r       *responder
 	cache   *anscache.Cache // nil: no answer cache
 	writers writerKinds
+	nx      nxZones // the compact-denial fast path's per-zone parts
 }
 
 // Name implements plugin.Handler.
@@ -42,11 +46,15 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	if udp {
 		limit = m.r.udpSize(opt)
 	}
-	now := m.r.now().Unix()
+	t := m.r.now()
+	now := t.Unix()
 	if m.cache != nil {
 		if wire, ok := m.cache.Get(q.Key(), now, limit); ok {
 			return m.writeCached(w, r, opt, &q, wire)
 		}
+	}
+	if handled, rcode, err := m.serveNX(w, r, opt, &q, limit, t); handled {
+		return rcode, err
 	}
 
 	var epoch uint64
@@ -78,6 +86,37 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	}
 	*bp = wire[:cap(wire)] // keep a grown buffer
 	return m.write(w, wire, opt)
+}
+
+// serveNX answers a name that does not exist through the compact-denial fast path
+// (denial_fast.go). handled is false when the name exists or the fast path does not
+// apply: the caller answers then.
+func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, limit int, now time.Time) (handled bool, rcode int, err error) {
+	qn := r.Question[0]
+	switch qn.Qtype {
+	case signer.TypeNXNAME, dns.TypeAXFR, dns.TypeIXFR, dns.TypeNSEC:
+		return false, 0, nil // not a plain negative answer
+	}
+	if len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
+		return false, 0, nil
+	}
+	ans := m.r.store.Lookup(qn.Name, qn.Qtype)
+	if ans.Rcode != zonestore.NXDomain {
+		return false, 0, nil
+	}
+	nq := nxQuery{q: q, edns: opt != nil, limit: limit}
+	if opt != nil {
+		nq.do, nq.co = opt.Do(), opt.Hdr.Ttl&ednsFlagCO != 0
+	}
+	bp := getWireBuf()
+	defer putWireBuf(bp)
+	wire, ok := m.nx.appendNXAnswer((*bp)[:0], m.r, r, &nq, &ans, now)
+	if !ok {
+		return false, 0, nil
+	}
+	*bp = wire[:cap(wire)]
+	rcode, err = m.write(w, wire, opt)
+	return true, rcode, err
 }
 
 // writeCached patches a copy of a cached answer for r and writes it.
