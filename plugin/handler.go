@@ -108,6 +108,9 @@ func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *ansc
 	if opt != nil {
 		nq.do, nq.co = opt.Do(), opt.Hdr.Ttl&ednsFlagCO != 0
 	}
+	if nq.do {
+		growStack(int(r.Id)) // see stack.go
+	}
 	bp := getWireBuf()
 	defer putWireBuf(bp)
 	wire, ok := m.nx.appendNXAnswer((*bp)[:0], m.r, r, &nq, &ans, now)
