@@ -12,6 +12,7 @@ import (
 
 	"github.com/mxsign/mxsign/plugin/anscache"
 	"github.com/mxsign/mxsign/signer"
+	"github.com/mxsign/mxsign/zonestore"
 )
 
 // msgPathWire is the answer ServeDNS sends for q when the fast path does not take it:
@@ -56,7 +57,8 @@ func fastWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) (wire []byte
 	if network == "udp" {
 		limit = h.r.udpSize(opt)
 	}
-	handled, _, err := h.serveNX(w, q, opt, &aq, limit, h.r.now())
+	var ans zonestore.Answer
+	handled, _, _, err := h.serveNX(w, q, opt, &aq, limit, h.r.now(), &ans)
 	if err != nil {
 		tb.Fatalf("serveNX: %v", err)
 	}

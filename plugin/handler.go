@@ -53,15 +53,20 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 			return m.writeCached(w, r, opt, &q, wire)
 		}
 	}
-	if handled, rcode, err := m.serveNX(w, r, opt, &q, limit, t); handled {
-		return rcode, err
-	}
-
 	var epoch uint64
 	if m.cache != nil {
 		epoch = m.cache.Epoch() // before the store is read: see anscache.Gens
 	}
-	resp, meta, ok := m.r.answer(r, opt, strings.ToLower(r.Question[0].Name))
+	var ans zonestore.Answer
+	handled, lookedUp, rcode, err := m.serveNX(w, r, opt, &q, limit, t, &ans)
+	if handled {
+		return rcode, err
+	}
+	var looked *zonestore.Answer
+	if lookedUp {
+		looked = &ans
+	}
+	resp, meta, ok := m.r.answerFrom(r, opt, strings.ToLower(r.Question[0].Name), looked)
 	if !ok {
 		return m.serveMsg(ctx, w, r, opt, udp)
 	}
@@ -90,19 +95,17 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 
 // serveNX answers a name that does not exist through the compact-denial fast path
 // (denial_fast.go). handled is false when the name exists or the fast path does not
-// apply: the caller answers then.
-func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, limit int, now time.Time) (handled bool, rcode int, err error) {
+// apply: the caller answers then, from *ans, the store's answer to the question, if
+// serveNX looked it up (lookedUp).
+func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, limit int, now time.Time, ans *zonestore.Answer) (handled, lookedUp bool, rcode int, err error) {
 	qn := r.Question[0]
 	switch qn.Qtype {
 	case signer.TypeNXNAME, dns.TypeAXFR, dns.TypeIXFR, dns.TypeNSEC:
-		return false, 0, nil // not a plain negative answer
+		return false, false, 0, nil // not a plain negative answer
 	}
-	if len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
-		return false, 0, nil
-	}
-	ans := m.r.store.Lookup(qn.Name, qn.Qtype)
-	if ans.Rcode != zonestore.NXDomain {
-		return false, 0, nil
+	*ans = m.r.store.Lookup(qn.Name, qn.Qtype)
+	if ans.Rcode != zonestore.NXDomain || len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
+		return false, true, 0, nil
 	}
 	nq := nxQuery{q: q, edns: opt != nil, limit: limit}
 	if opt != nil {
@@ -113,13 +116,13 @@ func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *ansc
 	}
 	bp := getWireBuf()
 	defer putWireBuf(bp)
-	wire, ok := m.nx.appendNXAnswer((*bp)[:0], m.r, r, &nq, &ans, now)
+	wire, ok := m.nx.appendNXAnswer((*bp)[:0], m.r, r, &nq, ans, now)
 	if !ok {
-		return false, 0, nil
+		return false, true, 0, nil
 	}
 	*bp = wire[:cap(wire)]
 	rcode, err = m.write(w, wire, opt)
-	return true, rcode, err
+	return true, true, rcode, err
 }
 
 // writeCached patches a copy of a cached answer for r and writes it.

@@ -64,6 +64,12 @@ func (s *responder) udpSize(opt *dns.OPT) int {
 // spelling of the question (see anscache.Patch). ok is false when the name is outside
 // every zone we serve.
 func (s *responder) answer(r *dns.Msg, opt *dns.OPT, qname string) (resp *dns.Msg, meta answerMeta, ok bool) {
+	return s.answerFrom(r, opt, qname, nil)
+}
+
+// answerFrom is answer with the store's answer to the question when the caller has
+// looked it up already (nil: answerFrom looks it up).
+func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, looked *zonestore.Answer) (resp *dns.Msg, meta answerMeta, ok bool) {
 	resp = new(dns.Msg)
 	resp.SetReply(r)
 	resp.Authoritative = true
@@ -105,7 +111,12 @@ func (s *responder) answer(r *dns.Msg, opt *dns.OPT, qname string) (resp *dns.Ms
 		return s.withOPT(resp, opt, co), meta, true
 	}
 
-	ans := s.store.Lookup(q.Name, q.Qtype)
+	var ans zonestore.Answer
+	if looked != nil {
+		ans = *looked
+	} else {
+		ans = s.store.Lookup(q.Name, q.Qtype)
+	}
 	if ans.Rcode == zonestore.NotOurs && q.Qtype == dns.TypeDS {
 		// DS at the parent apex lives at the parent's parent. Authoritative for the
 		// child only, answer NODATA from the child (RFC 4035 §3.1.4.1), as BIND and
