@@ -52,33 +52,27 @@ type nxZone struct {
 	sigs  [][]byte // RRSIG RDATA over the SOA, one per ZSK in zk.zsk order
 }
 
-// nxZones holds the nxZone of each zone that has answered a name that does not exist.
-// Its zero value is ready to use. It holds at most one entry per zone served.
+// nxZones holds the nxZone of each zone that has answered a name that does not exist,
+// at most one per zone served. Its zero value is ready to use. Reads take no lock:
+// an entry is replaced, never modified.
 type nxZones struct {
-	mu    sync.RWMutex
-	zones map[string]*nxZone
+	zones sync.Map // zone name -> *nxZone
 }
 
 // get returns the zone's nxZone for ans, fit to serve at now, building it when there
 // is none or it no longer is. ok is false when the zone cannot use the fast path.
-func (c *nxZones) get(r *responder, ans *zonestore.Answer, now time.Time) (z *nxZone, ok bool) {
-	c.mu.RLock()
-	z = c.zones[ans.Zone]
-	c.mu.RUnlock()
+func (c *nxZones) get(r *responder, ans *zonestore.Answer, now time.Time) (*nxZone, bool) {
 	t := now.Unix()
-	if z != nil && z.soa == ans.SOA && z.keyGen == ans.KeyGen && z.from <= t && t < z.notAfter {
-		return z, true
+	if v, ok := c.zones.Load(ans.Zone); ok {
+		if z := v.(*nxZone); z.soa == ans.SOA && z.keyGen == ans.KeyGen && z.from <= t && t < z.notAfter {
+			return z, true
+		}
 	}
-	z, ok = buildNXZone(r, ans, now)
+	z, ok := buildNXZone(r, ans, now)
 	if !ok {
 		return nil, false
 	}
-	c.mu.Lock()
-	if c.zones == nil {
-		c.zones = make(map[string]*nxZone)
-	}
-	c.zones[ans.Zone] = z
-	c.mu.Unlock()
+	c.zones.Store(ans.Zone, z)
 	return z, true
 }
 

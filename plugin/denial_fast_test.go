@@ -193,7 +193,8 @@ func testNXFastMatches(t *testing.T, alg uint8) {
 }
 
 // TestNXFastSignsOnce: once a zone has answered, each compact denial with DO costs
-// exactly one signature, that of its NSEC: the SOA's comes from the cache every time.
+// exactly one signature, that of its NSEC: the SOA's comes from the cache every time,
+// on the fast path and on the record path.
 // The signatures are not cached (a flood takes no cache slot) and the SOA's RRSIG is
 // the same in every answer.
 func TestNXFastSignsOnce(t *testing.T) {
@@ -221,6 +222,20 @@ func TestNXFastSignsOnce(t *testing.T) {
 		soaSig = sigs[0].String()
 		if got := f.r.signer.Stats().Signatures - before.Signatures; got != uint64(i+1) {
 			t.Fatalf("after %d answers, %d signatures", i+1, got)
+		}
+	}
+	// The record path, for names too long for the fast path, signs once per answer too.
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "."
+	long += strings.Repeat("d", 254-len(long)-len(shard)-1) + "." + shard
+	for i := range 5 {
+		q := signedQuery(fmt.Sprintf("%d%s", i, long[1:]), dns.TypeA)
+		if _, handled := fastWire(t, h, q, "tcp"); handled {
+			t.Fatalf("a name of %d octets taken by the fast path", len(long)+1)
+		}
+		mid := f.r.signer.Stats().Signatures
+		m := unpack(t, serve(t, h, q, "tcp"))
+		if got := f.r.signer.Stats().Signatures - mid; got != 1 || len(m.Ns) != 4 {
+			t.Fatalf("record path: %d signatures for an answer with %d authority records", got, len(m.Ns))
 		}
 	}
 	after := f.r.signer.Stats()

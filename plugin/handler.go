@@ -94,7 +94,8 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 }
 
 // serveNX answers a name that does not exist through the compact-denial fast path
-// (denial_fast.go). handled is false when the name exists or the fast path does not
+// (denial_fast.go): compact denial (RFC 9824) is the denial of every zone served here;
+// a zone that denied otherwise must not take this path. handled is false when the name exists or the fast path does not
 // apply: the caller answers then, from *ans, the store's answer to the question, if
 // serveNX looked it up (lookedUp).
 func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, limit int, now time.Time, ans *zonestore.Answer) (handled, lookedUp bool, rcode int, err error) {
