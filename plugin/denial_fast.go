@@ -111,7 +111,8 @@ func buildNXZone(r *responder, ans *zonestore.Answer, now time.Time) (*nxZone, b
 	buf := make([]byte, 512)
 	for _, rr := range rrs {
 		sig := rr.(*dns.RRSIG)
-		z.from = max(z.from, int64(sig.Inception)) // the signer made it within its validity: no wrap-around
+		t := now.Unix()                                               // serial arithmetic (RFC 4034 §3.1.5): the inception nearest to now
+		z.from = max(z.from, t+int64(int32(sig.Inception-uint32(t)))) // #nosec G115 -- intended wrap-around
 		n, err := dns.PackRR(sig, buf, 0, nil, false)
 		if err != nil {
 			return nil, false
@@ -215,6 +216,9 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 		dst = append(dst, 0, 0)
 		dst = signer.AppendNXNAMEData(dst, lq)
 		binary.BigEndian.PutUint16(dst[rdlen:], uint16(len(dst)-rdlen-2)) // #nosec G115 -- < 300
+		if len(dst)-start+z.restLen(nq.edns) > nq.limit {
+			return dst[:start], false // see below; and no signature is wasted
+		}
 		for _, k := range z.zk.zsk {
 			dst = appendPointer(dst, qOff)
 			dst = binary.BigEndian.AppendUint16(dst, dns.TypeRRSIG)
@@ -247,6 +251,19 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 		return dst[:start], false // truncation is the record path's
 	}
 	return dst, true
+}
+
+// restLen is the length of what follows the NSEC in a signed answer: its RRSIGs, as
+// long as the SOA's (same keys, same signer name), and the OPT record if edns.
+func (z *nxZone) restLen(edns bool) int {
+	n := 0
+	for _, sig := range z.sigs {
+		n += 2 + 10 + len(sig) // owner pointer, TYPE CLASS TTL RDLENGTH, RDATA
+	}
+	if edns {
+		n += 11
+	}
+	return n
 }
 
 // appendSOA appends the SOA record to dst, the message that starts at dst[start:]
