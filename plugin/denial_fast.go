@@ -160,11 +160,6 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 	if apexOff < 0 || string(lq[apexOff:]) != string(z.apex) || !labelStart(lq, apexOff) {
 		return dst, false
 	}
-	nsigs := 0
-	if nq.do {
-		nsigs = len(z.zk.zsk)
-	}
-
 	start := len(dst)
 	dst = binary.BigEndian.AppendUint16(dst, r.Id)
 	flags := uint16(1<<15 | 1<<10) // QR, AA; opcode QUERY
@@ -180,9 +175,9 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 	dst = binary.BigEndian.AppendUint16(dst, flags)
 	dst = binary.BigEndian.AppendUint16(dst, 1)
 	dst = binary.BigEndian.AppendUint16(dst, 0)
-	ns := 1
+	ns := 1 // SOA; with DO its RRSIGs, the NSEC and its RRSIGs
 	if nq.do {
-		ns = 2 + 2*nsigs
+		ns = 2 + 2*len(z.zk.zsk)
 	}
 	dst = binary.BigEndian.AppendUint16(dst, uint16(ns)) // #nosec G115 -- a few keys
 	ar := uint16(0)
@@ -199,38 +194,24 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 	apexPtr := qOff + apexOff
 	dst = z.appendSOA(dst, start, lq, apexPtr)
 	if nq.do {
+		var rd int
 		for _, sig := range z.sigs {
-			dst = appendPointer(dst, apexPtr)
-			dst = binary.BigEndian.AppendUint16(dst, dns.TypeRRSIG)
-			dst = binary.BigEndian.AppendUint16(dst, z.class)
-			dst = binary.BigEndian.AppendUint32(dst, z.ttl)
-			dst = binary.BigEndian.AppendUint16(dst, uint16(len(sig))) // #nosec G115 -- < 300
-			dst = append(dst, sig...)
+			dst, rd = appendRRHeader(dst, apexPtr, dns.TypeRRSIG, z.class, z.ttl)
+			dst = endRDATA(append(dst, sig...), rd)
 		}
 		// NSEC owned by the question name (a pointer to it), next "\000.<qname>".
-		dst = appendPointer(dst, qOff)
-		dst = binary.BigEndian.AppendUint16(dst, dns.TypeNSEC)
-		dst = binary.BigEndian.AppendUint16(dst, dns.ClassINET)
-		dst = binary.BigEndian.AppendUint32(dst, z.ttl)
-		rdlen := len(dst)
-		dst = append(dst, 0, 0)
-		dst = signer.AppendNXNAMEData(dst, lq)
-		binary.BigEndian.PutUint16(dst[rdlen:], uint16(len(dst)-rdlen-2)) // #nosec G115 -- < 300
+		dst, rd = appendRRHeader(dst, qOff, dns.TypeNSEC, dns.ClassINET, z.ttl)
+		dst = endRDATA(signer.AppendNXNAMEData(dst, lq), rd)
 		if len(dst)-start+z.restLen(nq.edns) > nq.limit {
 			return dst[:start], false // see below; and no signature is wasted
 		}
 		for _, k := range z.zk.zsk {
-			dst = appendPointer(dst, qOff)
-			dst = binary.BigEndian.AppendUint16(dst, dns.TypeRRSIG)
-			dst = binary.BigEndian.AppendUint16(dst, dns.ClassINET)
-			dst = binary.BigEndian.AppendUint32(dst, z.ttl)
-			rdlen := len(dst)
-			dst = append(dst, 0, 0)
+			dst, rd = appendRRHeader(dst, qOff, dns.TypeRRSIG, dns.ClassINET, z.ttl)
 			var err error
 			if dst, err = res.signer.SignNXNAME(dst, lq, z.ttl, k, ans.Zone, now); err != nil {
 				return dst[:start], false
 			}
-			binary.BigEndian.PutUint16(dst[rdlen:], uint16(len(dst)-rdlen-2)) // #nosec G115 -- < 300
+			dst = endRDATA(dst, rd)
 		}
 	}
 	if nq.edns { // our OPT: RFC 6891 §6.1.1, DO and CO echoed (see responder.withOPT)
@@ -271,16 +252,25 @@ func (z *nxZone) restLen(edns bool) int {
 // its RDATA compressed as miekg does (see compressor).
 func (z *nxZone) appendSOA(dst []byte, start int, lq []byte, apexPtr int) []byte {
 	cm := compressor{msgStart: start, q: lq, qOff: headerLen}
-	dst = appendPointer(dst, apexPtr)
-	dst = binary.BigEndian.AppendUint16(dst, dns.TypeSOA)
-	dst = binary.BigEndian.AppendUint16(dst, z.class)
-	dst = binary.BigEndian.AppendUint32(dst, z.ttl)
-	rdlen := len(dst)
-	dst = append(dst, 0, 0)
+	dst, rd := appendRRHeader(dst, apexPtr, dns.TypeSOA, z.class, z.ttl)
 	dst = cm.appendName(dst, z.mname, true)
 	dst = cm.appendName(dst, z.rname, false)
-	dst = append(dst, z.tail[:]...)
-	binary.BigEndian.PutUint16(dst[rdlen:], uint16(len(dst)-rdlen-2)) // #nosec G115 -- < 600
+	return endRDATA(append(dst, z.tail[:]...), rd)
+}
+
+// appendRRHeader appends the header of an RR whose owner is a pointer to the name at
+// message offset owner, with RDLENGTH left for endRDATA: rd is where it goes.
+func appendRRHeader(dst []byte, owner int, rrtype, class uint16, ttl uint32) (out []byte, rd int) {
+	dst = appendPointer(dst, owner)
+	dst = binary.BigEndian.AppendUint16(dst, rrtype)
+	dst = binary.BigEndian.AppendUint16(dst, class)
+	dst = binary.BigEndian.AppendUint32(dst, ttl)
+	return append(dst, 0, 0), len(dst)
+}
+
+// endRDATA sets the RDLENGTH at dst[rd:] to the length of the RDATA that follows it.
+func endRDATA(dst []byte, rd int) []byte {
+	binary.BigEndian.PutUint16(dst[rd:], uint16(len(dst)-rd-2)) // #nosec G115 -- a few hundred octets at most
 	return dst
 }
 
