@@ -10,7 +10,10 @@
 # denied (RFC 9824 compact denial: NOERROR + NSEC with NXNAME when DO is set,
 # plain NXDOMAIN without DO, FORMERR for a query of type NXNAME), that the API
 # refuses a missing or wrong token, that a restart keeps every domain and the
-# DS, and that a deleted domain is securely denied.
+# DS, and that a deleted domain is securely denied. A last phase restarts mxsign
+# with `denial nsec` (a pre-signed NSEC chain per zone, RFC 4035) and checks that
+# unbound validates its NXDOMAIN (AD, rcode NXDOMAIN) and NODATA answers, that delv
+# says fully validated, and that the proofs are classic NSEC (no NXNAME).
 #
 # Env: N (50) domains, SEED (e2e), SHARD_SIZE (8) hosts per shard,
 #      READY_TIMEOUT (60) s, BIN (<repo>/bin), SKIP_BUILD, KEEP=1 keeps the
@@ -95,6 +98,21 @@ compact_denial() {
 delv_valid() {
   LAST=$(delv @"$ADDR" -p "$DNS_PORT" -a "$WORK/anchor.conf" +root="$PARENT" "$1" "$2" 2>&1) || return 1
   grep -q '^; fully validated' <<<"$LAST" && ! grep -q 'resolution failed' <<<"$LAST"
+}
+# secure_rcode RCODE NAME TYPE: through unbound, RCODE, AD set, no answer.
+secure_rcode() {
+  LAST=$(dig +dnssec +time=3 +tries=2 @"$ADDR" -p "$UB_PORT" "$2" "$3" 2>&1) || return 1
+  status_is "$1" && has_ad && grep -q 'ANSWER: 0,' <<<"$LAST"
+}
+# chain_denial RCODE NAME TYPE: straight from mxsign with DO (`denial nsec`): RCODE,
+# no answer, NSEC records in the authority section, none owned by NAME when it does
+# not exist, none with NXNAME (RFC 4035 §3.1.3, not RFC 9824).
+chain_denial() {
+  local want=$1 name=${2%.}. type=$3
+  LAST=$(dig +dnssec +norec +time=2 +tries=2 @"$ADDR" -p "$DNS_PORT" "$name" "$type" 2>&1) || return 1
+  status_is "$want" && grep -q 'ANSWER: 0,' <<<"$LAST" &&
+    awk '$4 == "NSEC" {n++} /NXNAME|TYPE128/ {x=1} END {exit !(n >= 1 && !x)}' <<<"$LAST" &&
+    { [ "$want" != NXDOMAIN ] || ! awk -v n="$name" 'tolower($1) == tolower(n) && $4 == "NSEC" {f=1} END {exit !f}' <<<"$LAST"; }
 }
 delv_denied() {
   LAST=$(delv @"$ADDR" -p "$DNS_PORT" -a "$WORK/anchor.conf" +root="$PARENT" "$1" "$2" 2>&1) || return 1
@@ -293,6 +311,36 @@ if [ -n "${HOST[$DELETED]:-}" ]; then
   check "unbound $h A denied securely after rm" secure_denial "$h" A
   check "unbound _25._tcp.$h TLSA denied securely after rm" secure_denial "_25._tcp.$h" TLSA
   check "delv $h A negative, fully validated after rm" delv_denied "$h" A
+fi
+
+# ---------------------------------------------------------------- denial nsec
+stop_pid "$UB_PID"
+UB_PID=""
+stop_pid "$MX_PID"
+MX_PID=""
+sed -i 's/^\( *\)algorithm ecdsap256sha256$/&\n\1denial nsec/' "$WORK/Corefile"
+grep -q '^ *denial nsec$' "$WORK/Corefile" || fatal "Corefile has denial nsec"
+start_mxsign
+start_resolver # a fresh cache
+NSEC_HOSTS=()
+for d in "${DOMAINS[@]:0:3}"; do [ -n "${HOST[$d]:-}" ] && NSEC_HOSTS+=("${HOST[$d]}"); done
+for h in "${NSEC_HOSTS[@]}"; do
+  z=${h#*.}
+  check "nsec: unbound $h A secure" secure_answer "$h" A
+  check "nsec: mxsign nx-nsec.$z A NXDOMAIN with a chain proof" chain_denial NXDOMAIN "nx-nsec.$z" A
+  check "nsec: unbound nx-nsec.$z A NXDOMAIN, AD" secure_rcode NXDOMAIN "nx-nsec.$z" A
+  check "nsec: unbound x.y.$h AAAA NXDOMAIN, AD" secure_rcode NXDOMAIN "x.y.$h" AAAA
+  check "nsec: mxsign $h MX NODATA with the name's NSEC" chain_denial NOERROR "$h" MX
+  check "nsec: unbound $h MX NODATA, AD" secure_rcode NOERROR "$h" MX
+  check "nsec: unbound _tcp.$h TXT NODATA (empty non-terminal), AD" secure_rcode NOERROR "_tcp.$h" TXT
+  check "nsec: delv nx-nsec.$z A negative, fully validated" delv_denied "nx-nsec.$z" A
+  check "nsec: delv $h MX negative, fully validated" delv_denied "$h" MX
+done
+check "nsec: unbound nx-nsec.$PARENT A NXDOMAIN, AD" secure_rcode NXDOMAIN "nx-nsec.$PARENT" A
+check "nsec: delv nx-nsec.$PARENT A negative, fully validated" delv_denied "nx-nsec.$PARENT" A
+check "nsec: mxsign nx-nsec.$PARENT A without DO is NXDOMAIN, no NSEC" plain_nxdomain "nx-nsec.$PARENT"
+if [ -n "${HOST[$DELETED]:-}" ]; then
+  check "nsec: unbound ${HOST[$DELETED]} A (deleted) NXDOMAIN, AD" secure_rcode NXDOMAIN "${HOST[$DELETED]}" A
 fi
 
 echo "e2e: $PASS passed, $FAIL failed"

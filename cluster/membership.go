@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/raft"
@@ -16,6 +17,24 @@ import (
 // the same address is removed first. The node record (id, raft and API
 // address) is then replicated with a zonestore node command.
 func (n *Node) Join(ctx context.Context, id, raftAddr, apiAddr string, voter bool) error {
+	for attempt := 1; ; attempt++ {
+		err := n.join(ctx, id, raftAddr, apiAddr, voter)
+		if attempt == joinAttempts || !errors.Is(err, raft.ErrLeadershipLost) {
+			return err
+		}
+		// A new voter that is slow to answer can cost this leader its lease before
+		// the join is recorded. A join is idempotent: if this node leads again
+		// (it has the longest log), finish it; if another does, say so.
+		if werr := n.WaitLeader(ctx); werr != nil || !n.IsLeader() {
+			return err
+		}
+	}
+}
+
+// joinAttempts bounds Join's retries after a lost leadership.
+const joinAttempts = 3
+
+func (n *Node) join(ctx context.Context, id, raftAddr, apiAddr string, voter bool) error {
 	if id == "" || raftAddr == "" {
 		return fmt.Errorf("%w: join needs an id and a raft address", ErrConfig)
 	}

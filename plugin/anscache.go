@@ -16,8 +16,19 @@ type answerCaches struct {
 
 	mu      sync.Mutex
 	cur     *anscache.Cache
-	retired anscache.Stats // counters of the caches reloads replaced
+	neg     *anscache.Cache // denials of names asked for at least twice (see negativeCache)
+	retired anscache.Stats  // counters of the caches reloads replaced
 }
+
+// negativeShare is the part of answer-cache, on top of it, that holds denials of
+// names that do not exist. Such answers enter only on the name's second sighting
+// (anscache.Doorkeeper) and only this cache: a flood of one-off names can neither
+// evict positive answers nor make every denial cost a cache insert.
+const negativeShare = 8
+
+// doorkeeperBits sizes the filter of names seen once: about 500,000 names between
+// clears (256 KiB).
+const doorkeeperBits = 1 << 21
 
 // newAnswerCaches subscribes to st's changes. A change that touches the parent zone
 // (a shard created, a shard's DS changed, the settings, or a snapshot restored, which
@@ -35,18 +46,22 @@ func newAnswerCaches(st *zonestore.Store, parent string) *answerCaches {
 	return a
 }
 
-// replace starts a new cache of size bytes (nil when size is 0) and returns it.
-func (a *answerCaches) replace(size int) *anscache.Cache {
+// replace starts a new cache of size bytes (nil when size is 0) and its negative
+// cache (size/negativeShare more), and returns them.
+func (a *answerCaches) replace(size int) (*anscache.Cache, *anscache.Cache) {
 	c := anscache.New(size, a.gens)
+	var neg *anscache.Cache
+	if size > 0 {
+		neg = anscache.New(max(size/negativeShare, 1<<20), a.gens)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	old := a.cur.Stats()
-	a.retired.Hits += old.Hits
-	a.retired.Misses += old.Misses
-	a.retired.Inserts += old.Inserts
-	a.retired.Evictions += old.Evictions
-	a.cur = c
-	return c
+	for _, old := range []anscache.Stats{a.cur.Stats(), a.neg.Stats()} {
+		old.Entries, old.Bytes = 0, 0 // gone with the cache
+		a.retired.Add(old)
+	}
+	a.cur, a.neg = c, neg
+	return c, neg
 }
 
 // stats returns the counters since the instance opened and the current cache's size.
@@ -54,9 +69,22 @@ func (a *answerCaches) stats() anscache.Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := a.cur.Stats()
-	st.Hits += a.retired.Hits
-	st.Misses += a.retired.Misses
-	st.Inserts += a.retired.Inserts
-	st.Evictions += a.retired.Evictions
+	// The negative cache's hits, entries and evictions count; its misses do not (it
+	// is asked after every miss of the main cache: the same query).
+	ns := a.neg.Stats()
+	ns.Misses = 0
+	st.Add(ns)
+	st.Add(a.retired)
 	return st
+}
+
+// handler returns the plugin handler over r with a new answer cache of size bytes
+// (none when 0), its negative cache and the doorkeeper of the latter.
+func (a *answerCaches) handler(r *responder, size int) *Mxsign {
+	m := &Mxsign{r: r}
+	m.cache, m.neg = a.replace(size)
+	if m.neg != nil {
+		m.door = anscache.NewDoorkeeper(doorkeeperBits)
+	}
+	return m
 }

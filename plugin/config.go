@@ -60,7 +60,20 @@ type config struct {
 	ParentalAgents        []string
 	ParentDSCheckInterval time.Duration // 0 until parse sets the default
 	AnswerCache           int           // the answer cache's size in bytes; 0 turns it off
+	Denial                denialMode    // how names and types that do not exist are denied
 }
+
+// denialMode is the `denial` key: how negative answers prove what does not exist.
+type denialMode string
+
+const (
+	// denialCompact is compact denial of existence (RFC 9824): one NSEC made for each
+	// answer, signed online; names cannot be enumerated. The default.
+	denialCompact denialMode = "compact"
+	// denialNSEC is a pre-signed NSEC chain per zone (RFC 4035): answers need no
+	// signing, so a random-subdomain flood is cheap; the zone can be walked.
+	denialNSEC denialMode = "nsec"
+)
 
 // clusterConfig is the `cluster` block. Without it the node runs Raft alone with an
 // in-memory transport: the embedded default, nothing to configure and no port to open.
@@ -99,6 +112,7 @@ func parse(c *caddy.Controller) (*config, error) {
 			BufSize: defaultBufSize,
 
 			AnswerCache: defaultAnswerCache,
+			Denial:      denialCompact,
 		}
 		cfg.Zone.Parent = parent
 		cfg.Profile.TTL = defaultHostTTL
@@ -289,6 +303,16 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 				return c.Errf("mxsign: answer-cache %q: %v", a, perr)
 			}
 			cfg.AnswerCache = n
+		}
+	case "denial":
+		var d string
+		if d, err = one(); err == nil {
+			switch m := denialMode(d); m {
+			case denialCompact, denialNSEC:
+				cfg.Denial = m
+			default:
+				return c.Errf("mxsign: denial %q: want compact (RFC 9824, the default) or nsec (a pre-signed NSEC chain)", d)
+			}
 		}
 	case "signature-validity", "signature-refresh":
 		var d string

@@ -51,6 +51,9 @@ func TestParse(t *testing.T) {
 				if c.AnswerCache != 64<<20 {
 					t.Errorf("answer-cache default %d", c.AnswerCache)
 				}
+				if c.Denial != denialCompact {
+					t.Errorf("denial default %q", c.Denial)
+				}
 			},
 		},
 		{
@@ -143,6 +146,18 @@ func TestParse(t *testing.T) {
 			}
 		}},
 		{name: "answer cache size not a size", input: "mxsign {\n nameserver ns1.x.\n answer-cache lots\n profile {\n a 192.0.2.1\n }\n}", wantErr: "answer-cache"},
+		{name: "denial nsec", input: "mxsign {\n nameserver ns1.x.\n denial nsec\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.Denial != denialNSEC {
+				t.Errorf("denial nsec gave %q", c.Denial)
+			}
+		}},
+		{name: "denial compact", input: "mxsign {\n nameserver ns1.x.\n denial compact\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.Denial != denialCompact {
+				t.Errorf("denial compact gave %q", c.Denial)
+			}
+		}},
+		{name: "denial unknown", input: "mxsign {\n nameserver ns1.x.\n denial nsec3\n profile {\n a 192.0.2.1\n }\n}", wantErr: "want compact"},
+		{name: "denial without mode", input: "mxsign {\n nameserver ns1.x.\n denial\n profile {\n a 192.0.2.1\n }\n}", wantErr: "exactly one argument"},
 		{name: "answer cache too large", input: "mxsign {\n nameserver ns1.x.\n answer-cache 65g\n profile {\n a 192.0.2.1\n }\n}", wantErr: "up to 64g"},
 		{name: "unknown key", input: "mxsign {\n nameserver ns1.x. \n profile {\n a 192.0.2.1\n }\n frobnicate 1\n}", wantErr: `unknown property "frobnicate"`},
 		{name: "no nameserver", input: "mxsign {\n profile {\n a 192.0.2.1\n }\n}", wantErr: "nameserver"},

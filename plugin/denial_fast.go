@@ -17,9 +17,10 @@ import (
 //
 // A name that does not exist gets a compact denial (RFC 9824 §3.1): the zone's SOA
 // and, with DO, the SOA's RRSIGs, an NSEC owned by the name and its RRSIGs. Such an
-// answer is never cached (the names of a flood are one-offs), so each one used to be
-// built as records, signed, and packed: some ninety allocations around the one
-// signature it needs. Here it is written straight into bytes:
+// answer is cached only once its name is asked for again (the cache of denials, see
+// anscache.go), and the names of a flood are one-offs, so each one used to be built as
+// records, signed, and packed: some ninety allocations around the one signature it
+// needs. Here it is written straight into bytes:
 //
 //   - the SOA, its TTL and its RRSIG RDATA, one per ZSK, are kept per zone as bytes
 //     (nxZone), built through the record path (so the SOA's signatures come from the
@@ -32,7 +33,8 @@ import (
 //
 // Anything else (a name with escapes, one too long for the "\000." successor, a query
 // for type NSEC, an answer over the client's buffer, any error) is left to the
-// record path, which does the same job as before.
+// record path, which does the same job as before. With `denial nsec` this path is not
+// taken: the zone's pre-signed chain answers (nsecanswer.go).
 
 // nxZone is one zone's part of its compact-denial answers, ready to copy. It is not
 // modified once built.
@@ -149,17 +151,20 @@ type nxQuery struct {
 
 // appendNXAnswer appends to dst the complete answer to r, whose name does not exist
 // (ans is the store's NXDOMAIN answer for it), as the record path would pack it; ok
-// is false when the fast path does not apply. It signs once per ZSK.
-func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQuery, ans *zonestore.Answer, now time.Time) (out []byte, ok bool) {
+// is false when the fast path does not apply. It signs once per ZSK. deadline is the
+// first second at which one of the answer's signatures may no longer be served
+// (anscache.NoDeadline without DO).
+func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQuery, ans *zonestore.Answer, now time.Time) (out []byte, deadline int64, ok bool) {
 	z, ok := c.get(res, ans, now)
 	if !ok {
-		return dst, false
+		return dst, 0, false
 	}
 	lq := nq.q.Key()[5:] // the question name, lower-cased, as the record path packs it
 	apexOff := len(lq) - len(z.apex)
 	if apexOff < 0 || string(lq[apexOff:]) != string(z.apex) || !labelStart(lq, apexOff) {
-		return dst, false
+		return dst, 0, false
 	}
+	deadline = anscache.NoDeadline
 	start := len(dst)
 	dst = binary.BigEndian.AppendUint16(dst, r.Id)
 	flags := uint16(1<<15 | 1<<10) // QR, AA; opcode QUERY
@@ -194,6 +199,7 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 	apexPtr := qOff + apexOff
 	dst = z.appendSOA(dst, start, lq, apexPtr)
 	if nq.do {
+		deadline = z.notAfter
 		var rd int
 		for _, sig := range z.sigs {
 			dst, rd = appendRRHeader(dst, apexPtr, dns.TypeRRSIG, z.class, z.ttl)
@@ -203,15 +209,18 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 		dst, rd = appendRRHeader(dst, qOff, dns.TypeNSEC, dns.ClassINET, z.ttl)
 		dst = endRDATA(signer.AppendNXNAMEData(dst, lq), rd)
 		if len(dst)-start+z.restLen(nq.edns) > nq.limit {
-			return dst[:start], false // see below; and no signature is wasted
+			return dst[:start], 0, false // see below; and no signature is wasted
 		}
 		for _, k := range z.zk.zsk {
 			dst, rd = appendRRHeader(dst, qOff, dns.TypeRRSIG, dns.ClassINET, z.ttl)
 			var err error
 			if dst, err = res.signer.SignNXNAME(dst, lq, z.ttl, k, ans.Zone, now); err != nil {
-				return dst[:start], false
+				return dst[:start], 0, false
 			}
 			dst = endRDATA(dst, rd)
+			// EXPIRATION is at offset 8 of the RRSIG RDATA (RFC 4034 §3.1).
+			sig := dns.RRSIG{OrigTtl: z.ttl, Expiration: binary.BigEndian.Uint32(dst[rd+2+8:])}
+			deadline = min(deadline, res.signer.ServeUntil(&sig, now))
 		}
 	}
 	if nq.edns { // our OPT: RFC 6891 §6.1.1, DO and CO echoed (see responder.withOPT)
@@ -229,9 +238,9 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 		dst = binary.BigEndian.AppendUint16(dst, 0)
 	}
 	if len(dst)-start > nq.limit {
-		return dst[:start], false // truncation is the record path's
+		return dst[:start], 0, false // truncation is the record path's
 	}
-	return dst, true
+	return dst, deadline, true
 }
 
 // restLen is the length of what follows the NSEC in a signed answer: its RRSIGs, as

@@ -44,12 +44,11 @@ func msgPathWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) []byte {
 	return wire
 }
 
-// fastWire asks the fast path alone; handled is false when it leaves q to the record
-// path, which it must do without signing (the SOA's signature of the zone must be in
-// the cache already).
+// fastWire asks the fast path alone (compactNXWire, after the lookup ServeDNS makes);
+// handled is false when it leaves q to the record path, which it must do without
+// signing (the SOA's signature of the zone must be in the cache already).
 func fastWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) (wire []byte, handled bool) {
 	tb.Helper()
-	w := newFakeWriter(network)
 	opt := q.IsEdns0()
 	var aq anscache.Query
 	if !aq.Set(q.Question[0].Name, q.Question[0].Qtype, q.Question[0].Qclass, queryFlags(opt)) {
@@ -59,19 +58,19 @@ func fastWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) (wire []byte
 	if network == "udp" {
 		limit = h.r.udpSize(opt)
 	}
-	var ans zonestore.Answer
-	before := h.r.signer.Stats().Signatures
-	handled, _, _, err := h.serveNX(w, q, opt, &aq, limit, h.r.now(), &ans)
-	if err != nil {
-		tb.Fatalf("serveNX: %v", err)
+	if specialType(q.Question[0].Qtype) {
+		return nil, false
 	}
+	ans := h.r.lookup(strings.ToLower(q.Question[0].Name), q.Question[0].Qtype)
+	if ans.Rcode != zonestore.NXDomain {
+		return nil, false
+	}
+	before := h.r.signer.Stats().Signatures
+	wire, _, handled = h.compactNXWire(nil, q, opt, &aq, &ans, limit, h.r.now())
 	if signed := h.r.signer.Stats().Signatures - before; !handled && signed != 0 {
 		tb.Fatalf("%s: %d signatures made for an answer left to the record path", q.Question[0].Name, signed)
 	}
-	if handled != (w.writes == 1) {
-		tb.Fatalf("handled %v, %d answers written", handled, w.writes)
-	}
-	return bytes.Clone(w.wire), handled
+	return wire, handled
 }
 
 // nxQueryMsg builds a query with the given EDNS buffer (0: no EDNS) and flags.
@@ -493,4 +492,51 @@ func FuzzSOACompression(f *testing.F) {
 		}
 		checkSOAPacking(t, qname, zone, name(mname), name(rname), nil)
 	})
+}
+
+// TestNXFastNegativeCache: a fast-path denial asked for twice goes to the cache of
+// denials as the record path's would, served until the first second at which one of its
+// signatures may no longer be handed out, and not at that second. The name is one whose
+// NSEC signature ends first (the jitter of its expiration is larger than the SOA's).
+func TestNXFastNegativeCache(t *testing.T) {
+	f := newMixFixture(t, 1, 2, 1)
+	h := f.handler(1 << 20)
+	_, shard, _ := strings.Cut(f.hosts[0], ".")
+	var q *dns.Msg
+	var first []byte
+	var deadline int64
+	for i := 0; q == nil; i++ {
+		if i == 64 {
+			t.Fatal("no name whose NSEC signature ends before the SOA's")
+		}
+		m := signedQuery(fmt.Sprintf("twice%d.%s", i, shard), dns.TypeA)
+		wire, handled := fastWire(t, h, m, "udp")
+		if !handled {
+			t.Fatal("not a fast-path answer")
+		}
+		var soa, nsec int64
+		for _, rr := range unpack(t, wire).Ns {
+			if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == dns.TypeSOA {
+				soa = f.r.signer.ServeUntil(sig, f.clock)
+			} else if ok {
+				nsec = f.r.signer.ServeUntil(sig, f.clock)
+			}
+		}
+		if nsec < soa {
+			q, deadline = m, nsec
+		}
+	}
+	first = serve(t, h, q, "udp")
+	if second := serve(t, h, q, "udp"); !bytes.Equal(second, first) || h.neg.Stats().Inserts != 1 {
+		t.Fatalf("second sighting: same bytes %v, %d denials cached", bytes.Equal(second, first), h.neg.Stats().Inserts)
+	}
+	hits := h.neg.Stats().Hits
+	f.clock = time.Unix(deadline-1, 0)
+	if got := serve(t, h, q, "udp"); !bytes.Equal(got, first) || h.neg.Stats().Hits != hits+1 {
+		t.Fatal("the denial was not served from the cache in its last second")
+	}
+	f.clock = time.Unix(deadline, 0)
+	if serve(t, h, q, "udp"); h.neg.Stats().Hits != hits+1 {
+		t.Fatal("the denial was served from the cache at its deadline")
+	}
 }

@@ -21,6 +21,7 @@ func TestImportDirection(t *testing.T) {
 	}{
 		{pkg: "signer", foreign: []string{"github.com/miekg/dns", "golang.org/x/"}},
 		{pkg: "signer/keymgr", foreign: []string{}},
+		{pkg: "signer/nsecchain", allowed: []string{"signer"}, foreign: []string{"github.com/miekg/dns", "golang.org/x/"}},
 		{pkg: "cluster", allowed: []string{"zonestore"}},
 		{pkg: "zonestore", foreign: []string{"github.com/miekg/dns", "go.etcd.io/bbolt", "golang.org/x/"}},
 		{pkg: "plugin/api", foreign: []string{}},

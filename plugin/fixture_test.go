@@ -171,5 +171,5 @@ func (w *fakeWriter) msg(tb testing.TB) *dns.Msg {
 // handler returns the plugin handler over the fixture with an answer cache of size
 // bytes (0: none), invalidated by the fixture's store.
 func (f *mixFixture) handler(size int) *Mxsign {
-	return &Mxsign{r: f.r, cache: newAnswerCaches(f.st, "mx.example.").replace(size)}
+	return newAnswerCaches(f.st, "mx.example.").handler(f.r, size)
 }

@@ -20,7 +20,9 @@ import (
 type Mxsign struct {
 	Next    plugin.Handler
 	r       *responder
-	cache   *anscache.Cache // nil: no answer cache
+	cache   *anscache.Cache      // nil: no answer cache
+	neg     *anscache.Cache      // denials of names asked for twice; nil with cache
+	door    *anscache.Doorkeeper // admits a denial into neg on its name's second sighting
 	writers writerKinds
 	nx      nxZones // the compact-denial fast path's per-zone parts
 }
@@ -50,34 +52,63 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	now := t.Unix()
 	if m.cache != nil {
 		if wire, ok := m.cache.Get(q.Key(), now, limit); ok {
-			return m.writeCached(w, r, opt, &q, wire)
+			return m.writeCached(ctx, w, r, opt, udp, &q, wire)
+		}
+		if wire, ok := m.neg.Get(q.Key(), now, limit); ok {
+			return m.writeCached(ctx, w, r, opt, udp, &q, wire)
 		}
 	}
+
 	var epoch uint64
 	if m.cache != nil {
 		epoch = m.cache.Epoch() // before the store is read: see anscache.Gens
 	}
+	qname := strings.ToLower(r.Question[0].Name)
+	bp := getWireBuf()
+	defer putWireBuf(bp)
 	var ans zonestore.Answer
-	handled, lookedUp, rcode, err := m.serveNX(w, r, opt, &q, limit, t, &ans)
-	if handled {
-		return rcode, err
-	}
 	var looked *zonestore.Answer
-	if lookedUp {
+	if qtype := r.Question[0].Qtype; !specialType(qtype) {
+		// A name that does not exist (a random-subdomain flood) is answered in wire
+		// form: from its zone's pre-signed chain with `denial nsec`, else as a compact
+		// denial (denial_fast.go).
+		ans = m.r.lookup(qname, qtype)
 		looked = &ans
+		if ans.Rcode == zonestore.NXDomain {
+			var wire []byte
+			var ok bool
+			deadline := int64(anscache.NoDeadline)
+			if m.r.nsec != nil {
+				wire, ok = m.r.nxdomainWire((*bp)[:0], r, opt, &q, qname, &ans, limit)
+			} else {
+				wire, deadline, ok = m.compactNXWire((*bp)[:0], r, opt, &q, &ans, limit, t)
+			}
+			if ok {
+				*bp = wire[:cap(wire)]
+				if !isResponse(wire, r.Id) {
+					return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
+				}
+				if m.r.nsec == nil && m.cache != nil && m.door.Admit(q.Key()) {
+					m.neg.Put(q.Key(), wire, deadline, now, ans.Zone, epoch) // as the record path does
+				}
+				return m.write(w, wire, opt)
+			}
+		}
 	}
-	resp, meta, ok := m.r.answerFrom(r, opt, strings.ToLower(r.Question[0].Name), looked)
+	resp, meta, ok := m.r.answerFrom(r, opt, qname, looked)
 	if !ok {
 		return m.serveMsg(ctx, w, r, opt, udp)
 	}
-	bp := getWireBuf()
-	defer putWireBuf(bp)
 	wire, err := resp.PackBuffer(*bp)
 	if err != nil {
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: packing the answer: %w", err)
 	}
-	if meta.cacheable && m.cache != nil {
+	switch {
+	case m.cache == nil:
+	case meta.cacheable:
 		m.cache.Put(q.Key(), wire, meta.deadline, now, meta.zone, epoch)
+	case meta.negative && m.door.Admit(q.Key()):
+		m.neg.Put(q.Key(), wire, meta.deadline, now, meta.zone, epoch)
 	}
 	if len(wire) > limit {
 		resp.Truncate(limit)
@@ -90,23 +121,20 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: the packed answer's question is not %q", r.Question[0].Name)
 	}
 	*bp = wire[:cap(wire)] // keep a grown buffer
+	if !isResponse(wire, r.Id) {
+		return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
+	}
 	return m.write(w, wire, opt)
 }
 
-// serveNX answers a name that does not exist through the compact-denial fast path
-// (denial_fast.go): compact denial (RFC 9824) is the denial of every zone served here;
-// a zone that denied otherwise must not take this path. handled is false when the name exists or the fast path does not
-// apply: the caller answers then, from *ans, the store's answer to the question, if
-// serveNX looked it up (lookedUp).
-func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, limit int, now time.Time, ans *zonestore.Answer) (handled, lookedUp bool, rcode int, err error) {
+// compactNXWire is the compact denial (RFC 9824) of a name that does not exist in
+// wire form (denial_fast.go), ans the store's answer: ok is false when it is the record
+// path's to make. deadline is the first second at which one of its signatures may no
+// longer be served.
+func (m *Mxsign) compactNXWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscache.Query, ans *zonestore.Answer, limit int, now time.Time) (wire []byte, deadline int64, ok bool) {
 	qn := r.Question[0]
-	switch qn.Qtype {
-	case signer.TypeNXNAME, dns.TypeAXFR, dns.TypeIXFR, dns.TypeNSEC:
-		return false, false, 0, nil // not a plain negative answer
-	}
-	*ans = m.r.store.Lookup(qn.Name, qn.Qtype)
-	if ans.Rcode != zonestore.NXDomain || len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
-		return false, true, 0, nil
+	if qn.Qtype == dns.TypeNSEC || len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
+		return dst, 0, false // the NSEC as the answer; no "\000." successor; names compressed by strings
 	}
 	nq := nxQuery{q: q, edns: opt != nil, limit: limit}
 	if opt != nil {
@@ -115,25 +143,35 @@ func (m *Mxsign) serveNX(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *ansc
 	if nq.do {
 		growStack(int(r.Id)) // see stack.go
 	}
-	bp := getWireBuf()
-	defer putWireBuf(bp)
-	wire, ok := m.nx.appendNXAnswer((*bp)[:0], m.r, r, &nq, ans, now)
-	if !ok {
-		return false, true, 0, nil
-	}
-	*bp = wire[:cap(wire)]
-	rcode, err = m.write(w, wire, opt)
-	return true, true, rcode, err
+	return m.nx.appendNXAnswer(dst, m.r, r, &nq, ans, now)
+}
+
+// isResponse checks the header of packed bytes about to be written: a response (QR)
+// with the query's ID. It always holds unless a buffer was overwritten under us.
+func isResponse(wire []byte, id uint16) bool {
+	return len(wire) >= 12 && wire[2]&0x80 != 0 && uint16(wire[0])<<8|uint16(wire[1]) == id
+}
+
+// serveMsgAfterBadWire answers through the message path when packed bytes fail
+// isResponse, and says so: an answer was once seen to echo the query's bytes, and
+// this keeps such a fault from reaching clients while it is tracked down.
+func (m *Mxsign) serveMsgAfterBadWire(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, udp bool, wire []byte) (int, error) {
+	m.r.log.Errorf("internal error: the packed answer to %s %s is not a response to it (%d bytes, header % x); answered through the message path",
+		r.Question[0].Name, dns.TypeToString[r.Question[0].Qtype], len(wire), wire[:min(len(wire), 12)])
+	return m.serveMsg(ctx, w, r, opt, udp)
 }
 
 // writeCached patches a copy of a cached answer for r and writes it.
-func (m *Mxsign) writeCached(w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, q *anscache.Query, cached []byte) (int, error) {
+func (m *Mxsign) writeCached(ctx context.Context, w dns.ResponseWriter, r *dns.Msg, opt *dns.OPT, udp bool, q *anscache.Query, cached []byte) (int, error) {
 	bp := getWireBuf()
 	defer putWireBuf(bp)
 	wire := append((*bp)[:0], cached...)
 	*bp = wire[:cap(wire)]
 	if !anscache.Patch(wire, r.Id, r.RecursionDesired, r.CheckingDisabled, q) {
 		return dns.RcodeServerFailure, fmt.Errorf("mxsign: a cached answer's question is not %q", r.Question[0].Name)
+	}
+	if !isResponse(wire, r.Id) {
+		return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
 	}
 	return m.write(w, wire, opt)
 }
@@ -170,6 +208,11 @@ func (m *Mxsign) serveMsg(ctx context.Context, w dns.ResponseWriter, r *dns.Msg,
 		return dns.RcodeSuccess, fmt.Errorf("mxsign: writing the answer: %w", err)
 	}
 	return dns.RcodeSuccess, nil
+}
+
+// specialType reports whether answers to qtype are not looked up in the store.
+func specialType(qtype uint16) bool {
+	return qtype == signer.TypeNXNAME || qtype == dns.TypeAXFR || qtype == dns.TypeIXFR
 }
 
 // queryFlags are the parts of the query's OPT record that change the answer.

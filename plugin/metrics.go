@@ -122,6 +122,8 @@ type collector struct {
 	signatures, hits, misses, entries, hosts, shards *prometheus.Desc
 
 	ansHits, ansMisses, ansEvictions, ansEntries, ansBytes *prometheus.Desc
+
+	nsecSignatures, nsecRecords, nsecUnsigned *prometheus.Desc
 }
 
 var registerOnce sync.Once
@@ -145,13 +147,17 @@ func registerMetrics() {
 			ansEvictions: d("answer_cache_evictions_total", "Answers evicted from the answer cache to make room."),
 			ansEntries:   d("answer_cache_entries", "Answers held in the answer cache."),
 			ansBytes:     d("answer_cache_bytes", "Bytes the answer cache holds, by its own accounting."),
+
+			nsecSignatures: d("nsec_signatures_total", "RRSIGs computed for the pre-signed NSEC chains of denial nsec (and the SOA of their negative answers), in the background or for an answer."),
+			nsecRecords:    d("nsec_records", "NSEC records in the chains of denial nsec, as of the last background pass."),
+			nsecUnsigned:   d("nsec_unsigned", "NSEC records (and negative-answer SOAs) of denial nsec still to be signed with the current keys or re-signed soon, as of the last background pass; an answer that needs one signs it."),
 		})
 	})
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.signatures, c.hits, c.misses, c.entries, c.hosts, c.shards,
-		c.ansHits, c.ansMisses, c.ansEvictions, c.ansEntries, c.ansBytes} {
+		c.ansHits, c.ansMisses, c.ansEvictions, c.ansEntries, c.ansBytes, c.nsecSignatures, c.nsecRecords, c.nsecUnsigned} {
 		ch <- d
 	}
 }
@@ -159,19 +165,22 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	var sigs, hits, misses, entries, hosts, shards float64
 	var ans anscache.Stats
+	var nsecSigs, nsecRecords, nsecUnsigned float64
 	instances.Lock()
 	for _, inst := range instances.m {
+		inst.nsecMu.Lock()
+		if c := inst.nsec; c != nil {
+			nsecSigs += float64(c.signed.Load())
+			nsecRecords += float64(c.records.Load())
+			nsecUnsigned += float64(c.unsigned.Load())
+		}
+		inst.nsecMu.Unlock()
 		st := inst.signer.Stats()
 		sigs += float64(st.Signatures)
 		hits += float64(st.Hits)
 		misses += float64(st.Misses)
 		entries += float64(st.Entries)
-		as := inst.answers.stats()
-		ans.Hits += as.Hits
-		ans.Misses += as.Misses
-		ans.Evictions += as.Evictions
-		ans.Entries += as.Entries
-		ans.Bytes += as.Bytes
+		ans.Add(inst.answers.stats())
 		for _, z := range inst.store.Zones() {
 			if z.Kind == zonestore.KindShard {
 				shards++
@@ -191,6 +200,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.ansEvictions, prometheus.CounterValue, float64(ans.Evictions))
 	ch <- prometheus.MustNewConstMetric(c.ansEntries, prometheus.GaugeValue, float64(ans.Entries))
 	ch <- prometheus.MustNewConstMetric(c.ansBytes, prometheus.GaugeValue, float64(ans.Bytes))
+	ch <- prometheus.MustNewConstMetric(c.nsecSignatures, prometheus.CounterValue, nsecSigs)
+	ch <- prometheus.MustNewConstMetric(c.nsecRecords, prometheus.GaugeValue, nsecRecords)
+	ch <- prometheus.MustNewConstMetric(c.nsecUnsigned, prometheus.GaugeValue, nsecUnsigned)
 }
 
 // Label values of mxsign_keys, all reported (zero included) so that series do not vanish.

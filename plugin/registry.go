@@ -58,6 +58,30 @@ type instance struct {
 	handler handlerBox
 
 	answers *answerCaches // the answer cache and the zone generations it is checked against
+
+	nsecMu sync.Mutex
+	nsec   *nsecChains // the pre-signed NSEC chains while `denial nsec` is configured
+}
+
+// denial returns the NSEC chains for cfg's `denial` mode: nil for compact denial
+// (stopping chains a previous configuration kept), else the instance's chains, started
+// with their background loop the first time and signing with the current signer.
+func (inst *instance) denial(cfg *config) *nsecChains {
+	inst.nsecMu.Lock()
+	defer inst.nsecMu.Unlock()
+	if cfg.Denial != denialNSEC {
+		if inst.nsec != nil {
+			inst.nsec.close()
+			inst.nsec = nil
+		}
+		return nil
+	}
+	if inst.nsec == nil {
+		inst.nsec = newNSECChains(inst.store, inst.signer)
+		go inst.nsec.run(inst.done, time.Now)
+	}
+	inst.nsec.signer.Store(inst.signer)
+	return inst.nsec
 }
 
 // handlerBox lets a reload swap the API handler without rebinding the listener.

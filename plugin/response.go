@@ -1,6 +1,7 @@
 package mxsign
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type responder struct {
 	store   *zonestore.Store
 	signer  *signer.Signer
 	keys    *keyring
+	nsec    *nsecChains // nil: compact denial (RFC 9824); else the pre-signed chains of `denial nsec`
 	now     func() time.Time
 	bufSize uint16
 	log     clog.P
@@ -31,6 +33,7 @@ type responder struct {
 type answerMeta struct {
 	zone      string // the zone that answered; "" if none did
 	cacheable bool   // a positive or NODATA answer, complete: it may be cached
+	negative  bool   // a complete denial of a name that does not exist
 	deadline  int64  // Unix second from which a signature in it may no longer be served
 }
 
@@ -68,8 +71,24 @@ func (s *responder) answer(r *dns.Msg, opt *dns.OPT, qname string) (resp *dns.Ms
 }
 
 // answerFrom is answer with the store's answer to the question when the caller has
-// looked it up already (nil: answerFrom looks it up).
-func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, looked *zonestore.Answer) (resp *dns.Msg, meta answerMeta, ok bool) {
+// looked it up already (lookup), or nil. With `denial nsec`, a negative answer whose
+// zone changed between the lookup and the proof is built again from a new lookup.
+func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, ans *zonestore.Answer) (resp *dns.Msg, meta answerMeta, ok bool) {
+	for attempt := 1; ; attempt++ {
+		resp, meta, ok = s.answerOnce(r, opt, qname, ans, attempt == maxAnswerAttempts)
+		if resp != nil || !ok {
+			return resp, meta, ok
+		}
+		ans = nil
+	}
+}
+
+// maxAnswerAttempts bounds answerFrom's new lookups after a zone changed under it.
+const maxAnswerAttempts = 3
+
+// answerOnce builds the answer; resp is nil (and ok true) when a negative answer must be
+// built again from a new lookup, unless last.
+func (s *responder) answerOnce(r *dns.Msg, opt *dns.OPT, qname string, pre *zonestore.Answer, last bool) (resp *dns.Msg, meta answerMeta, ok bool) {
 	resp = new(dns.Msg)
 	resp.SetReply(r)
 	resp.Authoritative = true
@@ -91,7 +110,7 @@ func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, looked *z
 	q.Name = qname
 	resp.Question[0].Name = qname
 	do := opt != nil && opt.Do()
-	co := opt != nil && opt.Hdr.Ttl&ednsFlagCO != 0
+	co := opt != nil && opt.Hdr.Ttl&ednsFlagCO != 0 && s.nsec == nil // CO means nothing with a chain
 
 	switch q.Qtype {
 	case signer.TypeNXNAME: // RFC 9824 §3.5
@@ -112,19 +131,10 @@ func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, looked *z
 	}
 
 	var ans zonestore.Answer
-	if looked != nil {
-		ans = *looked
+	if pre != nil {
+		ans = *pre
 	} else {
-		ans = s.store.Lookup(q.Name, q.Qtype)
-	}
-	if ans.Rcode == zonestore.NotOurs && q.Qtype == dns.TypeDS {
-		// DS at the parent apex lives at the parent's parent. Authoritative for the
-		// child only, answer NODATA from the child (RFC 4035 §3.1.4.1), as BIND and
-		// Knot do: TypeNULL is never present, so this is the apex's NODATA.
-		ans = s.store.Lookup(q.Name, dns.TypeNULL)
-		if ans.Rcode == zonestore.Success {
-			ans.Rcode, ans.RRsets = zonestore.NoData, nil
-		}
+		ans = s.lookup(q.Name, q.Qtype)
 	}
 	if ans.Rcode == zonestore.NotOurs {
 		return nil, meta, false
@@ -155,6 +165,13 @@ func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, looked *z
 		}
 		meta.cacheable = true
 	case zonestore.NoData, zonestore.NXDomain:
+		if s.nsec != nil {
+			err = s.nsecDenial(resp, q, &ans, zk, do, now, &meta)
+			if errors.Is(err, errChainAhead) && !last {
+				return nil, meta, true
+			}
+			break
+		}
 		nx := ans.Rcode == zonestore.NXDomain
 		ttl := signer.NegativeTTL(ans.SOA)
 		soa := *ans.SOA
@@ -181,16 +198,31 @@ func (s *responder) answerFrom(r *dns.Msg, opt *dns.OPT, qname string, looked *z
 		}
 		// A name that does not exist is usually a one-off (a random-subdomain flood):
 		// caching its answer would only evict the answers that are asked for again.
-		meta.cacheable = !nx
+		meta.cacheable, meta.negative = !nx, nx
 	}
 	if err != nil {
 		s.log.Errorf("signing in zone %s: %v", ans.Zone, err)
 		resp.Answer, resp.Ns = nil, nil
 		resp.Authoritative = false
 		resp.Rcode = dns.RcodeServerFailure
-		meta.cacheable = false
+		meta.cacheable, meta.negative = false, false
 	}
 	return s.withOPT(resp, opt, co), meta, true
+}
+
+// lookup asks the store. DS at the parent apex lives at the parent's parent:
+// authoritative for the child only, it is answered with NODATA from the child
+// (RFC 4035 §3.1.4.1), as BIND and Knot do: TypeNULL is never present, so this is the
+// apex's NODATA.
+func (s *responder) lookup(qname string, qtype uint16) zonestore.Answer {
+	ans := s.store.Lookup(qname, qtype)
+	if ans.Rcode == zonestore.NotOurs && qtype == dns.TypeDS {
+		ans = s.store.Lookup(qname, dns.TypeNULL)
+		if ans.Rcode == zonestore.Success {
+			ans.Rcode, ans.RRsets = zonestore.NoData, nil
+		}
+	}
+	return ans
 }
 
 // sign appends the RRSIGs over set to dst and lowers meta's deadline to theirs.
@@ -223,6 +255,7 @@ func (s *responder) signNSEC(dst []dns.RR, nsec *dns.NSEC, nx bool, zk *zoneKeys
 		if err != nil {
 			return dst, err
 		}
+		meta.deadline = min(meta.deadline, s.signer.ServeUntil(sig, now))
 		dst = append(dst, sig)
 	}
 	return dst, nil

@@ -37,6 +37,7 @@ func setup(c *caddy.Controller) error {
 		store:   inst.store,
 		signer:  inst.signer,
 		keys:    newKeyring(inst.store),
+		nsec:    inst.denial(cfg),
 		now:     time.Now,
 		bufSize: cfg.BufSize,
 		log:     log,
@@ -51,9 +52,9 @@ func setup(c *caddy.Controller) error {
 	c.OnStartup(func() error { return inst.serveAPI(cfg.APIAddr, h) })
 	c.OnFinalShutdown(func() error { return release(inst.key) })
 
-	cache := inst.answers.replace(cfg.AnswerCache)
+	m := inst.answers.handler(r, cfg.AnswerCache)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
-		return &Mxsign{Next: next, r: r, cache: cache}
+		return &Mxsign{Next: next, r: m.r, cache: m.cache, neg: m.neg, door: m.door}
 	})
 	return nil
 }

@@ -237,3 +237,228 @@ func (v *validator) validateDenial(r *dns.Msg, qname string, qtype uint16, nx bo
 	}
 	return v.verifySet(nsecs, nsecSigs, zone)
 }
+
+// Classic NSEC proofs (`denial nsec`), checked as a validator does (RFC 4035 §5.4),
+// from the records alone: canonical order (RFC 4034 §6.1), coverage, the closest
+// encloser and the wildcard below it.
+
+// canonicalCmp orders two names as RFC 4034 §6.1 says: labels compared from the right
+// as octet strings with A-Z folded to a-z, an absent label first.
+func canonicalCmp(a, b string) int {
+	la, lb := labelsOf(a), labelsOf(b)
+	for i := 1; ; i++ {
+		switch {
+		case i > len(la) && i > len(lb):
+			return 0
+		case i > len(la):
+			return -1
+		case i > len(lb):
+			return 1
+		}
+		x, y := la[len(la)-i], lb[len(lb)-i]
+		for j := 0; j < len(x) && j < len(y); j++ {
+			if cx, cy := foldASCII(x[j]), foldASCII(y[j]); cx != cy {
+				if cx < cy {
+					return -1
+				}
+				return 1
+			}
+		}
+		if len(x) != len(y) {
+			if len(x) < len(y) {
+				return -1
+			}
+			return 1
+		}
+	}
+}
+
+func foldASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// labelsOf returns the labels of a presentation name as octet strings (escapes undone).
+func labelsOf(name string) [][]byte {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf, 0, nil, false)
+	if err != nil {
+		return nil
+	}
+	var out [][]byte
+	for off := 0; off < n && buf[off] != 0; off += 1 + int(buf[off]) {
+		out = append(out, buf[off+1:off+1+int(buf[off])])
+	}
+	return out
+}
+
+// nameCovered reports whether the NSEC proves that nothing exists at name: name sorts
+// strictly between the owner and the next name, or after the owner when the NSEC is the
+// last of the chain (its next name is the apex, which sorts before the owner).
+func nameCovered(nsec *dns.NSEC, name string) bool {
+	if canonicalCmp(nsec.Hdr.Name, name) >= 0 {
+		return false
+	}
+	return canonicalCmp(name, nsec.NextDomain) < 0 || canonicalCmp(nsec.NextDomain, nsec.Hdr.Name) <= 0
+}
+
+// commonAncestor returns the longest common suffix of two names in whole labels.
+func commonAncestor(a, b string) string {
+	la, lb := dns.SplitDomainName(strings.ToLower(a)), dns.SplitDomainName(strings.ToLower(b))
+	n := 0
+	for n < len(la) && n < len(lb) && la[len(la)-1-n] == lb[len(lb)-1-n] {
+		n++
+	}
+	if n == 0 {
+		return "."
+	}
+	return dns.Fqdn(strings.Join(la[len(la)-n:], "."))
+}
+
+// classicNSECs checks the authority section of a negative answer in `denial nsec` mode:
+// one SOA with its RRSIG, every NSEC signed by the zone, TTLs min(SOA TTL, MINIMUM),
+// and no compact-denial NXNAME anywhere. It returns the NSEC records.
+func (v *validator) classicNSECs(r *dns.Msg) (zone string, nsecs []*dns.NSEC, err error) {
+	soa, soaSigs := split(r.Ns, dns.TypeSOA)
+	if len(soa) != 1 {
+		return "", nil, fmt.Errorf("want one SOA in authority, got %d", len(soa))
+	}
+	zone = strings.ToLower(soa[0].Header().Name)
+	if err := v.verifySet(soa, soaSigs, zone); err != nil {
+		return "", nil, fmt.Errorf("SOA: %w", err)
+	}
+	minTTL := min(soa[0].(*dns.SOA).Minttl, soa[0].Header().Ttl)
+	_, sigs := split(r.Ns, dns.TypeNSEC)
+	for _, rr := range r.Ns {
+		nsec, ok := rr.(*dns.NSEC)
+		if !ok {
+			continue
+		}
+		if slices.Contains(nsec.TypeBitMap, signer.TypeNXNAME) {
+			return "", nil, fmt.Errorf("NSEC %s lists NXNAME: compact denial, not a chain", nsec.Hdr.Name)
+		}
+		if nsec.Hdr.Ttl != minTTL {
+			return "", nil, fmt.Errorf("NSEC %s TTL %d, want min(SOA MINIMUM, SOA TTL) = %d", nsec.Hdr.Name, nsec.Hdr.Ttl, minTTL)
+		}
+		if !dns.IsSubDomain(zone, nsec.Hdr.Name) || !dns.IsSubDomain(zone, nsec.NextDomain) {
+			return "", nil, fmt.Errorf("NSEC %s -> %s outside %s", nsec.Hdr.Name, nsec.NextDomain, zone)
+		}
+		var own []*dns.RRSIG
+		for _, s := range sigs {
+			if strings.EqualFold(s.Hdr.Name, nsec.Hdr.Name) {
+				own = append(own, s)
+			}
+		}
+		if err := v.verifySet([]dns.RR{nsec}, own, zone); err != nil {
+			return "", nil, fmt.Errorf("NSEC %s: %w", nsec.Hdr.Name, err)
+		}
+		nsecs = append(nsecs, nsec)
+	}
+	return zone, nsecs, nil
+}
+
+// validateNXDomainNSEC checks a classic NXDOMAIN proof (RFC 4035 §3.1.3.2, §5.4): rcode
+// NXDOMAIN, an NSEC covering qname, and an NSEC covering the wildcard at the closest
+// encloser, the deepest ancestor of qname the covering NSEC shows to exist. An NSEC
+// at a delegation above qname (NS without SOA) cannot deny names below it.
+func (v *validator) validateNXDomainNSEC(r *dns.Msg, qname string) error {
+	if r.Rcode != dns.RcodeNameError || !r.Authoritative || len(r.Answer) != 0 {
+		return fmt.Errorf("rcode %s aa=%v answers %d, want an authoritative NXDOMAIN", dns.RcodeToString[r.Rcode], r.Authoritative, len(r.Answer))
+	}
+	zone, nsecs, err := v.classicNSECs(r)
+	if err != nil {
+		return err
+	}
+	var cover *dns.NSEC
+	for _, n := range nsecs {
+		if nameCovered(n, qname) {
+			cover = n
+		}
+		if strings.EqualFold(n.Hdr.Name, qname) {
+			return fmt.Errorf("NSEC owned by %s: the name exists", qname)
+		}
+	}
+	if cover == nil {
+		return fmt.Errorf("no NSEC covers %s", qname)
+	}
+	if dns.IsSubDomain(cover.Hdr.Name, qname) && slices.Contains(cover.TypeBitMap, dns.TypeNS) && !slices.Contains(cover.TypeBitMap, dns.TypeSOA) {
+		return fmt.Errorf("NSEC %s is a delegation above %s", cover.Hdr.Name, qname)
+	}
+	ce := commonAncestor(qname, cover.Hdr.Name)
+	if alt := commonAncestor(qname, cover.NextDomain); dns.CountLabel(alt) > dns.CountLabel(ce) {
+		ce = alt
+	}
+	if !dns.IsSubDomain(zone, ce) {
+		return fmt.Errorf("closest encloser %s is outside %s", ce, zone)
+	}
+	wild := "*." + ce
+	for _, n := range nsecs {
+		if nameCovered(n, wild) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no NSEC covers the wildcard %s at the closest encloser", wild)
+}
+
+// validateNoDataNSEC checks a classic NODATA proof (RFC 4035 §3.1.3.1, §5.4): rcode
+// NOERROR, no answer, and either the NSEC of qname without qtype or CNAME in its bitmap,
+// or for an empty non-terminal an NSEC covering qname whose next name is below qname.
+// For DS at a delegation, the NSEC must show an insecure delegation: NS, no DS, no SOA.
+func (v *validator) validateNoDataNSEC(r *dns.Msg, qname string, qtype uint16) error {
+	if r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) != 0 {
+		return fmt.Errorf("rcode %s aa=%v answers %d, want an authoritative NODATA", dns.RcodeToString[r.Rcode], r.Authoritative, len(r.Answer))
+	}
+	_, nsecs, err := v.classicNSECs(r)
+	if err != nil {
+		return err
+	}
+	for _, n := range nsecs {
+		if strings.EqualFold(n.Hdr.Name, qname) {
+			if slices.Contains(n.TypeBitMap, qtype) || slices.Contains(n.TypeBitMap, dns.TypeCNAME) {
+				return fmt.Errorf("NSEC %s bitmap %v lists %s or CNAME", n.Hdr.Name, n.TypeBitMap, dns.TypeToString[qtype])
+			}
+			if qtype == dns.TypeDS && !slices.Contains(n.TypeBitMap, dns.TypeNS) && !slices.Contains(n.TypeBitMap, dns.TypeSOA) {
+				return fmt.Errorf("DS NODATA at %s: bitmap %v is not a delegation", qname, n.TypeBitMap)
+			}
+			return nil
+		}
+	}
+	for _, n := range nsecs {
+		if nameCovered(n, qname) && dns.IsSubDomain(qname, n.NextDomain) && !strings.EqualFold(qname, n.NextDomain) {
+			return nil // an empty non-terminal
+		}
+	}
+	return fmt.Errorf("no NSEC owned by %s, nor one showing it is an empty non-terminal", qname)
+}
+
+// validateNSECAnswer checks an answer of type NSEC: the name's NSEC RRset, signed.
+func (v *validator) validateNSECAnswer(r *dns.Msg, qname string) error {
+	if r.Rcode != dns.RcodeSuccess || !r.Authoritative {
+		return fmt.Errorf("rcode %s aa=%v", dns.RcodeToString[r.Rcode], r.Authoritative)
+	}
+	set, _ := split(r.Answer, dns.TypeNSEC)
+	if len(set) != 1 || !strings.EqualFold(set[0].Header().Name, qname) {
+		return fmt.Errorf("want the NSEC of %s, got %v", qname, r.Answer)
+	}
+	return v.validatePositive(r)
+}
+
+// queryDenialNSEC asks qname/qtype with DO and checks its classic NSEC proof: of
+// NXDOMAIN when nx, else of NODATA.
+func (v *validator) queryDenialNSEC(qname string, qtype uint16, nx bool) (*dns.Msg, error) {
+	m, err := v.query(qname, qtype, true)
+	if err != nil {
+		return nil, err
+	}
+	if nx {
+		err = v.validateNXDomainNSEC(m, qname)
+	} else {
+		err = v.validateNoDataNSEC(m, qname, qtype)
+	}
+	if err != nil {
+		return m, fmt.Errorf("%s %s: %w\n%v", qname, dns.TypeToString[qtype], err, m)
+	}
+	return m, nil
+}

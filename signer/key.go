@@ -165,6 +165,12 @@ func NewKey(dnskey *dns.DNSKEY, priv crypto.Signer) (*Key, error) {
 	}, nil
 }
 
+// ID returns the key's stable identity: 64 bits of the SHA-256 of its canonical owner
+// and DNSKEY RDATA (the DS digest input, RFC 4034 §5.1.4). Keys parsed again from the
+// same DNSKEY have the same ID; a KSK and a ZSK of the same material, or the keys
+// before and after a rollover, do not. Callers that keep signatures key them on it.
+func (k *Key) ID() uint64 { return k.id }
+
 // keyTypeMatches reports whether pub is the key type algorithm alg uses.
 func keyTypeMatches(alg uint8, pub crypto.PublicKey) bool {
 	switch pub.(type) {

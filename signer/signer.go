@@ -92,7 +92,7 @@ func (s *Signer) Options() Options { return s.opts }
 // to 10% of Validity, so re-signing spreads out. The returned RRSIG is a fresh
 // copy that the caller may modify.
 func (s *Signer) Sign(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.RRSIG, error) {
-	return s.sign(rrset, k, zone, now, true)
+	return s.sign(rrset, k, zone, now, cacheKeep)
 }
 
 // SignTransient is Sign for an RRset that is unlikely to be asked for again, such as
@@ -100,10 +100,29 @@ func (s *Signer) Sign(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.
 // used if there is one, but a new one is not added, so a random-subdomain flood cannot
 // evict the signatures of the hot positive answers (PowerDNS #12899, RFC 9824 §6).
 func (s *Signer) SignTransient(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.RRSIG, error) {
-	return s.sign(rrset, k, zone, now, false)
+	return s.sign(rrset, k, zone, now, cacheRead)
 }
 
-func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, keep bool) (*dns.RRSIG, error) {
+// SignUncached is Sign without the cache: it always signs, neither looks in the cache
+// nor adds to it, and is not counted in Stats. It is for callers that keep signatures
+// of their own under their own rules, such as the pre-signed NSEC chain
+// (signer/nsecchain), whose signatures must neither evict nor be evicted by those of
+// answers. Validity, inception and the jitter of the expiration are those of Sign, so
+// ServeUntil applies to the result.
+func (s *Signer) SignUncached(rrset []dns.RR, k *Key, zone string, now time.Time) (*dns.RRSIG, error) {
+	return s.sign(rrset, k, zone, now, cacheNone)
+}
+
+// cacheUse says how one signing call uses the signature cache.
+type cacheUse int
+
+const (
+	cacheKeep cacheUse = iota // look up, and keep a new signature (Sign)
+	cacheRead                 // look up only (SignTransient)
+	cacheNone                 // neither: always sign, count nothing (SignUncached)
+)
+
+func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, use cacheUse) (*dns.RRSIG, error) {
 	if len(rrset) == 0 || rrset[0] == nil {
 		return nil, fmt.Errorf("%w: empty", ErrRRset)
 	}
@@ -133,7 +152,7 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, keep b
 	minRemain := s.minRemain(ttl)
 
 	sig := new(dns.RRSIG)
-	if sh.get(hash, k.id, ttl, len(canon), nowUnix, minRemain, sig) {
+	if use != cacheNone && sh.get(hash, k.id, ttl, len(canon), nowUnix, minRemain, sig) {
 		sig.Hdr.Name = h0.Name
 		return sig, nil
 	}
@@ -156,14 +175,17 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, keep b
 		SignerName:  k.signerName,
 		Signature:   b64,
 	}
-	// Never cache a signature that could not be handed out again: with a
-	// Refresh at or above Validity it would only take a slot.
-	if expiration := nowUnix + s.validity - jitter(hash, s.validity/10); keep && expiration-nowUnix > minRemain {
+	expiration := nowUnix + s.validity - jitter(hash, s.validity/10)
+	switch {
+	case use == cacheNone:
+	case use == cacheKeep && expiration-nowUnix > minRemain:
+		// Never cache a signature that could not be handed out again: with a
+		// Refresh at or above Validity it would only take a slot.
 		e := entry{hash: hash, keyID: k.id, ttl: ttl, canonLen: len(canon),
 			inception: nowUnix - s.backdate, expiration: expiration, sig: *sig}
 		e.sig.Hdr.Name = "" // owner case comes from each query
 		sh.put(e)
-	} else {
+	default:
 		sh.countSignature()
 	}
 	return sig, nil

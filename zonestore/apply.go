@@ -96,20 +96,13 @@ func (ch *change) write(tx *bolt.Tx, index uint64) error {
 			return err
 		}
 	}
-	hb, lb := tx.Bucket(bucketHosts), tx.Bucket(bucketLabels)
 	for _, h := range ch.addHosts {
-		if err := putJSON(hb, []byte(h.Domain), h); err != nil {
-			return err
-		}
-		if err := lb.Put([]byte(h.Label), []byte(h.Domain)); err != nil {
+		if err := putHost(tx, h); err != nil {
 			return err
 		}
 	}
 	for _, h := range ch.delHosts {
-		if err := hb.Delete([]byte(h.Domain)); err != nil {
-			return err
-		}
-		if err := lb.Delete([]byte(h.Label)); err != nil {
+		if err := deleteHost(tx, h); err != nil {
 			return err
 		}
 	}
@@ -319,7 +312,7 @@ func planAddHosts(ix *index, kek []byte, index uint64, t time.Time, c *AddHostsC
 	ch := &change{result: &Result{Items: make([]ItemResult, 0, len(c.Hosts))}}
 	counts := make(map[string]int) // hosts per shard, this command included
 	for _, name := range ix.shards {
-		counts[name] = len(ix.zones[name].hosts)
+		counts[name] = ix.zones[name].nhosts
 	}
 	changed := make(map[string]bool)
 	seenShard := make(map[string]bool, len(c.NewShards))
@@ -399,10 +392,10 @@ func (ix *index) checkNewHost(h Host, domains, labels map[string]bool, counts ma
 	if want := hostLabel(h.Domain); h.Label != want {
 		return Host{}, fmt.Errorf("%w: %s: label %q, want %q", ErrInvalidDomain, h.Domain, h.Label, want)
 	}
-	if ix.hosts[h.Domain] != nil || domains[h.Domain] {
+	if _, ok := ix.hosts.find(h.Domain, h.Label); ok || domains[h.Domain] {
 		return Host{}, fmt.Errorf("%w: %s", ErrExists, h.Domain)
 	}
-	if d, ok := ix.labels[h.Label]; ok || labels[h.Label] {
+	if d := ix.hosts.owner(h.Label); d != "" || labels[h.Label] {
 		return Host{}, fmt.Errorf("%w: label %s of %s is taken by %s", ErrExists, h.Label, h.Domain, d)
 	}
 	n, ok := counts[h.Shard]
@@ -423,14 +416,13 @@ func planDeleteHosts(ix *index, t time.Time, c *DeleteHostsCmd) (*change, error)
 	gone := make(map[string]bool, len(c.Domains))
 	changed := make(map[string]bool)
 	for _, d := range c.Domains {
-		h := ix.hosts[d]
-		if h == nil || gone[d] {
+		host, ok := ix.host(d)
+		if !ok || gone[d] {
 			ch.result.Items = append(ch.result.Items, ItemResult{Domain: d, Err: fmt.Errorf("%w: %s", ErrHostNotFound, d)})
 			continue
 		}
 		gone[d] = true
-		changed[h.Shard] = true
-		host := *h
+		changed[host.Shard] = true
 		ch.delHosts = append(ch.delHosts, host)
 		ch.result.Items = append(ch.result.Items, ItemResult{Domain: d, Host: &host})
 	}

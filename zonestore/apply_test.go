@@ -443,7 +443,7 @@ func TestApplySkipsTakenShardNames(t *testing.T) {
 
 func TestOpenCorruptRecord(t *testing.T) {
 	s, p, _ := newTestProvisioner(t, nil)
-	mustAdd(t, p, "a.com")
+	shard := mustAdd(t, p, "a.com")[0].Host.Shard
 	path := s.path
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -452,7 +452,9 @@ func TestOpenCorruptRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketHosts).Put([]byte("a.com"), []byte("{")) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketShards).Bucket([]byte(shard)).Put([]byte("a.com"), []byte("{"))
+	}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

@@ -121,7 +121,7 @@ func TestProvisionerCancelledWhileQueued(t *testing.T) {
 	if _, err := p.AddDomains(ctx, []string{"never.example"}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
-	if p.Store.hasHost("never.example") {
+	if p.Store.hasHost("never.example", "never-example") {
 		t.Fatal("a cancelled call wrote its domain")
 	}
 }

@@ -19,21 +19,21 @@ type index struct {
 	prof        Profile
 	tmpl        hostTemplates
 
-	parent  string                // parent apex, "" until initialized
-	zones   map[string]*zoneState // by apex
-	shards  []string              // shard apexes, sorted
-	pnodes  map[string]*node      // names of the parent zone (apex, glue, delegations, ENTs)
-	hosts   map[string]*Host      // by domain
-	labels  map[string]string     // host label -> domain
-	domains []string              // sorted, for ListHosts
-	nodes   map[string]Node       // cluster members by raft server id
+	parent string                // parent apex, "" until initialized
+	zones  map[string]*zoneState // by apex
+	byID   []*zoneState          // by zoneState.id
+	shards []string              // shard apexes, sorted
+	pnodes map[string]*node      // names of the parent zone (apex, glue, delegations, ENTs)
+	hosts  hostIndex             // every host, by label and in domain order
+	nodes  map[string]Node       // cluster members by raft server id
 }
 
 // zoneState is one zone in the index.
 type zoneState struct {
+	id      uint32 // index in index.byID, for hostRec.shard
 	rec     zoneRecord
 	keys    []loadedKey
-	hosts   map[string]*Host // shards: by label
+	nhosts  int // hosts in this shard
 	apex    *node
 	soa     *dns.SOA
 	signing []SigningKey
@@ -58,8 +58,7 @@ func newIndex() *index {
 	return &index{
 		zones:  make(map[string]*zoneState),
 		pnodes: make(map[string]*node),
-		hosts:  make(map[string]*Host),
-		labels: make(map[string]string),
+		hosts:  newHostIndex(),
 		nodes:  make(map[string]Node),
 	}
 }
@@ -118,9 +117,9 @@ func (ix *index) setConfig(cfg Config, prof Profile) {
 func (ix *index) putZone(rec zoneRecord) *zoneState {
 	z := ix.zones[rec.Name]
 	if z == nil {
-		z = &zoneState{}
+		z = &zoneState{id: uint32(len(ix.byID))}
+		ix.byID = append(ix.byID, z)
 		if rec.Kind == KindShard {
-			z.hosts = make(map[string]*Host)
 			i, _ := slices.BinarySearch(ix.shards, rec.Name)
 			ix.shards = slices.Insert(ix.shards, i, rec.Name)
 		}
@@ -160,58 +159,37 @@ func mergeKeys(old, keys []loadedKey) []loadedKey {
 	return ks
 }
 
-// addHosts inserts hosts; their shards must be in the index.
+// addHosts inserts hosts; their shards must be in the index. Each costs
+// O(log n): no structure is copied whole.
 func (ix *index) addHosts(hs []Host) {
-	if len(hs) == 0 {
-		return
+	for _, h := range hs {
+		z := ix.zones[h.Shard]
+		ix.hosts.add(h.Domain, h.Label, newHostRec(h.Created, z.id))
+		z.nhosts++
 	}
-	added := make([]string, 0, len(hs))
-	for i := range hs {
-		h := hs[i]
-		ix.hosts[h.Domain] = &h
-		ix.labels[h.Label] = h.Domain
-		if z := ix.zones[h.Shard]; z != nil && z.hosts != nil {
-			z.hosts[h.Label] = &h
-		}
-		added = append(added, h.Domain)
-	}
-	slices.Sort(added)
-	// Merge into a new slice: ListHosts callers may still hold the old one.
-	merged := make([]string, 0, len(ix.domains)+len(added))
-	i, j := 0, 0
-	for i < len(ix.domains) && j < len(added) {
-		if ix.domains[i] < added[j] {
-			merged = append(merged, ix.domains[i])
-			i++
-		} else {
-			merged = append(merged, added[j])
-			j++
-		}
-	}
-	merged = append(merged, ix.domains[i:]...)
-	ix.domains = append(merged, added[j:]...)
 }
 
+// deleteHosts removes hosts.
 func (ix *index) deleteHosts(hs []Host) {
-	if len(hs) == 0 {
-		return
-	}
-	gone := make(map[string]bool, len(hs))
 	for _, h := range hs {
-		gone[h.Domain] = true
-		delete(ix.hosts, h.Domain)
-		delete(ix.labels, h.Label)
-		if z := ix.zones[h.Shard]; z != nil && z.hosts != nil {
-			delete(z.hosts, h.Label)
-		}
+		ix.hosts.remove(h.Label)
+		ix.zones[h.Shard].nhosts--
 	}
-	kept := make([]string, 0, len(ix.domains))
-	for _, d := range ix.domains {
-		if !gone[d] {
-			kept = append(kept, d)
-		}
+}
+
+// host returns the host of the normalized domain d.
+func (ix *index) host(d string) (Host, bool) {
+	label := hostLabel(d)
+	r, ok := ix.hosts.find(d, label)
+	if !ok {
+		return Host{}, false
 	}
-	ix.domains = kept
+	return ix.hostFrom(d, label, r), true
+}
+
+// hostFrom builds the Host of a record.
+func (ix *index) hostFrom(d, label string, r hostRec) Host {
+	return Host{Domain: d, Label: label, Shard: ix.byID[r.shard].rec.Name, Created: r.created()}
 }
 
 // rebuildZone recomputes a zone's apex RRsets, signing keys and DS set.

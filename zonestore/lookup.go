@@ -127,7 +127,10 @@ func (ix *index) lookupShard(z *zoneState, name, rel string, qtype uint16) Answe
 	if label != rel && len(t.tlsaTypes) == 0 {
 		return z.answer(NXDomain, nil, nil) // no TLSA in the profile: no _tcp names
 	}
-	if strings.IndexByte(label, '.') >= 0 || z.hosts[label] == nil {
+	if strings.IndexByte(label, '.') >= 0 {
+		return z.answer(NXDomain, nil, nil)
+	}
+	if r, ok := ix.hosts.get(label); !ok || r.shard != z.id {
 		return z.answer(NXDomain, nil, nil)
 	}
 	if len(types) == 0 {

@@ -18,7 +18,8 @@ const (
 	hashedSentinel = "---"
 )
 
-var labelHash = base32.StdEncoding.WithPadding(base32.NoPadding)
+// labelHash is unpadded lower-case base32 (RFC 4648 section 6, lower case).
+var labelHash = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // NormalizeDomain returns the canonical form of an accepted domain: IDNA
 // ToASCII with the idna.Lookup profile, lower-case, one trailing dot
@@ -100,13 +101,23 @@ func hostLabel(d string) string {
 		return p
 	}
 	sum := sha256.Sum256([]byte(d))
-	h := strings.ToLower(labelHash.EncodeToString(sum[:]))[:hashedDigest]
-	return strings.TrimRight(p[:hashedPrefix], "-") + hashedSentinel + h
+	var h [16]byte // the base32 of the first 10 octets: 16 characters, the first 13 kept
+	labelHash.Encode(h[:], sum[:10])
+	return strings.TrimRight(p[:hashedPrefix], "-") + hashedSentinel + string(h[:hashedDigest])
 }
 
-func plainLabel(d string) string {
+// plainLabel returns the plain form of a normalized domain: every "-"
+// doubled, every "." a "-". It takes the domain as a string or as bytes (a
+// bbolt key), so that building the index from disk allocates once per host.
+//
+// The plain form keeps the order of normalized domains: where two domains
+// first differ, '-' < '.' < [0-9a-z] holds for the bytes of both forms too
+// ("--" < "-" followed by the first octet of a label, which is never a
+// hyphen), and a domain that is a prefix of another has the shorter form.
+// The index therefore orders hosts by domain by ordering plain forms.
+func plainLabel[T string | []byte](d T) string {
 	var b strings.Builder
-	b.Grow(len(d) + 8)
+	b.Grow(plainLen(d))
 	for i := 0; i < len(d); i++ {
 		switch d[i] {
 		case '-':
@@ -118,6 +129,73 @@ func plainLabel(d string) string {
 		}
 	}
 	return b.String()
+}
+
+// plainLen returns len(plainLabel(d)) without building it.
+func plainLen[T string | []byte](d T) int {
+	n := len(d)
+	for i := 0; i < len(d); i++ {
+		if d[i] == '-' {
+			n++
+		}
+	}
+	return n
+}
+
+// isHashed reports whether domain d gets a hashed label: its plain form is
+// too long for a label.
+func isHashed(d string) bool { return plainLen(d) > maxLabel }
+
+// domainFromPlain reverses plainLabel for the plain form of a normalized
+// domain (of any length) without checking it: "--" is "-", a lone "-" is
+// ".". Normalized domains have no hyphen next to a dot, so pairing hyphens
+// from the left is exact.
+func domainFromPlain(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '-' {
+			if i+1 < len(p) && p[i+1] == '-' {
+				i++
+			} else {
+				c = '.'
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// comparePlain compares domainFromPlain(p) with d, like strings.Compare,
+// without building the domain. d may be any string.
+func comparePlain(p, d string) int {
+	i, j := 0, 0
+	for i < len(p) && j < len(d) {
+		c := p[i]
+		i++
+		if c == '-' {
+			if i < len(p) && p[i] == '-' {
+				i++
+			} else {
+				c = '.'
+			}
+		}
+		switch {
+		case c < d[j]:
+			return -1
+		case c > d[j]:
+			return 1
+		}
+		j++
+	}
+	switch {
+	case i < len(p):
+		return 1
+	case j < len(d):
+		return -1
+	}
+	return 0
 }
 
 // DomainFromLabel reverses HostLabel for plain (not hashed) labels. A hashed

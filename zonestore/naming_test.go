@@ -1,7 +1,10 @@
 package zonestore
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -150,4 +153,87 @@ func FuzzHostLabel(f *testing.F) {
 			t.Fatalf("DomainFromLabel(hostLabel(%q) = %q) = %q, %v", d, label, back, err)
 		}
 	})
+}
+
+// orderDomains are normalized domains where the plain form's order is easy to
+// get wrong: '-' < '.' < digits < letters, doubled hyphens, prefixes.
+var orderDomains = []string{
+	"a.com", "a-b.com", "a--b.com", "a.b.com", "a.bc", "a0.com", "ab.com", "a-0.com", "a.0.com",
+	"a.com.de", "a.co", "xn--bcher-kva.de", "xn--bcher-kva.de.example", "x-y.z", "x.y-z", "x.y.z",
+	"0.a", "0-0.a", "z--z--z.a", "a.a-a", "a.a.a", "a.aa",
+}
+
+func TestPlainFormOrder(t *testing.T) {
+	for _, a := range orderDomains {
+		if err := checkLDH(a); err != nil {
+			t.Fatalf("test domain %q: %v", a, err)
+		}
+		p := plainLabel(a)
+		if back := domainFromPlain(p); back != a {
+			t.Errorf("domainFromPlain(%q) = %q, want %q", p, back, a)
+		}
+		if plainLen(a) != len(p) {
+			t.Errorf("plainLen(%q) = %d, want %d", a, plainLen(a), len(p))
+		}
+		if got := plainLabel([]byte(a)); got != p {
+			t.Errorf("plainLabel of bytes %q = %q, want %q", a, got, p)
+		}
+		for _, b := range orderDomains {
+			if got, want := strings.Compare(p, plainLabel(b)), strings.Compare(a, b); got != want {
+				t.Errorf("plain forms of %q and %q compare %d, the domains %d", a, b, got, want)
+			}
+		}
+		// comparePlain against any string, normalized or not.
+		for _, x := range append(slices.Clone(orderDomains), "", "a", "a-", "a.", "a-.", "-", ".", "~", "a.-b", "A.COM", a+"\x00") {
+			if got, want := comparePlain(p, x), strings.Compare(a, x); got != want {
+				t.Errorf("comparePlain(%q, %q) = %d, want %d", p, x, got, want)
+			}
+		}
+	}
+}
+
+// FuzzPlainFormOrder checks that plainLabel keeps the order of normalized
+// domains and that domainFromPlain and comparePlain reverse it.
+func FuzzPlainFormOrder(f *testing.F) {
+	for i, a := range orderDomains {
+		f.Add(a, orderDomains[(i+1)%len(orderDomains)])
+	}
+	f.Add(strings.Repeat("a-", 40)+"b.com", strings.Repeat("a-", 40)+"b.co")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		a, errA := NormalizeDomain(a)
+		b, errB := NormalizeDomain(b)
+		if errA != nil || errB != nil {
+			return
+		}
+		pa, pb := plainLabel(a), plainLabel(b)
+		if got, want := strings.Compare(pa, pb), strings.Compare(a, b); got != want {
+			t.Fatalf("plain forms of %q and %q compare %d, the domains %d", a, b, got, want)
+		}
+		if back := domainFromPlain(pa); back != a {
+			t.Fatalf("domainFromPlain(%q) = %q, want %q", pa, back, a)
+		}
+		if got, want := comparePlain(pa, b), strings.Compare(a, b); got != want {
+			t.Fatalf("comparePlain(%q, %q) = %d, want %d", pa, b, got, want)
+		}
+		if isHashed(a) != (len(pa) > maxLabel) {
+			t.Fatalf("isHashed(%q) = %v for a plain form of %d octets", a, isHashed(a), len(pa))
+		}
+	})
+}
+
+// TestHostLabelHash pins the hashed label to its definition: the first 13
+// characters of the unpadded lower-case base32 of the whole SHA-256.
+func TestHostLabelHash(t *testing.T) {
+	for _, d := range []string{
+		strings.Repeat("a", 60) + ".example.com",
+		strings.Repeat("a-", 30) + "b.example.com",
+		strings.Repeat("x", 63) + "." + strings.Repeat("y", 63) + ".com",
+	} {
+		sum := sha256.Sum256([]byte(d))
+		enc := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))
+		want := strings.TrimRight(plainLabel(d)[:hashedPrefix], "-") + hashedSentinel + enc[:hashedDigest]
+		if got := hostLabel(d); got != want {
+			t.Errorf("hostLabel(%q) = %q, want %q", d, got, want)
+		}
+	}
 }

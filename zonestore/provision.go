@@ -263,7 +263,7 @@ func (p *Provisioner) addDomains(ctx context.Context, domains []string) ([]ItemR
 			results[i].Err = fmt.Errorf("%w: %s is inside %s", ErrInOwnZone, d, cfg.Parent)
 		case seen[d]:
 			results[i].Err = fmt.Errorf("%w: %s is listed twice", ErrExists, d)
-		case p.Store.hasHost(d):
+		case p.Store.hasHost(d, label):
 			results[i].Err = fmt.Errorf("%w: %s", ErrExists, d)
 		case p.Store.labelOwner(label) != "":
 			results[i].Err = fmt.Errorf("%w: label %s of %s is taken by %s", ErrExists, label, d, p.Store.labelOwner(label))
@@ -418,16 +418,19 @@ func itemCount(r *Result) int {
 	return len(r.Items)
 }
 
-func (s *Store) hasHost(domain string) bool {
+// hasHost reports whether domain (normalized, label hostLabel(domain)) is a host.
+func (s *Store) hasHost(domain, label string) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.ix.hosts[domain] != nil
+	_, ok := s.ix.hosts.find(domain, label)
+	return ok
 }
 
+// labelOwner returns the domain holding label, "" if none.
 func (s *Store) labelOwner(label string) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.ix.labels[label]
+	return s.ix.hosts.owner(label)
 }
 
 func (s *Store) shardNameFree(name string) bool {

@@ -19,18 +19,24 @@ import (
 //	        "profile" -> Profile
 //	zones   <zone FQDN>               -> zoneRecord
 //	keys    <zone FQDN> 0x00 <key id> -> Key (private half sealed)
-//	hosts   <domain>                  -> Host
-//	labels  <host label>              -> <domain> (global label uniqueness)
+//	shards  <shard FQDN>              -> bucket of the shard's hosts:
+//	        <domain>                  -> host value (encodeHost)
 //	nodes   <raft server id>          -> Node (cluster member addresses)
+//
+// A host's label is hostLabel(domain), so it is not stored. Hosts are grouped
+// by shard so that a batch, which fills one shard, rewrites only that
+// shard's pages (a few hundred), whatever the number of hosts.
+//
+// Schema 1 kept hosts in one bucket, hosts <domain> -> JSON Host, and a
+// labels bucket <host label> -> <domain>; Open migrates it (migrate.go).
 var (
 	bucketMeta   = []byte("meta")
 	bucketZones  = []byte("zones")
 	bucketKeys   = []byte("keys")
-	bucketHosts  = []byte("hosts")
-	bucketLabels = []byte("labels")
+	bucketShards = []byte("shards")
 	bucketNodes  = []byte("nodes")
 
-	allBuckets = [][]byte{bucketMeta, bucketZones, bucketKeys, bucketHosts, bucketLabels, bucketNodes}
+	allBuckets = [][]byte{bucketMeta, bucketZones, bucketKeys, bucketShards, bucketNodes}
 
 	metaSchema  = []byte("schema")
 	metaApplied = []byte("applied")
@@ -38,7 +44,53 @@ var (
 	metaProfile = []byte("profile")
 )
 
-const schemaVersion = 1
+// schemaVersion is the layout this build writes; it reads it and, after
+// migrating, schemaV1.
+const (
+	schemaVersion = 2
+	schemaV1      = 1
+)
+
+// A host value: hostValueTag, then the creation time as Unix seconds (8
+// octets, big-endian) and nanoseconds (4).
+const (
+	hostValueTag = 0x01
+	hostValueLen = 1 + 8 + 4
+)
+
+// encodeHost returns the stored value of h.
+func encodeHost(h Host) []byte {
+	b := make([]byte, 0, hostValueLen)
+	b = append(b, hostValueTag)
+	b = binary.BigEndian.AppendUint64(b, uint64(h.Created.Unix()))
+	return binary.BigEndian.AppendUint32(b, uint32(h.Created.Nanosecond()))
+}
+
+// decodeHost parses a host value into a record without its shard.
+func decodeHost(v []byte) (hostRec, bool) {
+	if len(v) != hostValueLen || v[0] != hostValueTag {
+		return hostRec{}, false
+	}
+	r := hostRec{sec: int64(binary.BigEndian.Uint64(v[1:])), nsec: binary.BigEndian.Uint32(v[9:])}
+	return r, r.nsec < 1e9
+}
+
+// putHost stores h in its shard's bucket.
+func putHost(tx *bolt.Tx, h Host) error {
+	b, err := tx.Bucket(bucketShards).CreateBucketIfNotExists([]byte(h.Shard))
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(h.Domain), encodeHost(h))
+}
+
+// deleteHost removes h from its shard's bucket.
+func deleteHost(tx *bolt.Tx, h Host) error {
+	if b := tx.Bucket(bucketShards).Bucket([]byte(h.Shard)); b != nil {
+		return b.Delete([]byte(h.Domain))
+	}
+	return nil
+}
 
 // zoneRecord is the stored form of a zone; Zone.Hosts is derived on load.
 type zoneRecord struct {
@@ -65,7 +117,8 @@ func readU64(b []byte) (uint64, error) {
 	return binary.BigEndian.Uint64(b), nil
 }
 
-// createBuckets creates missing buckets and checks the schema version.
+// createBuckets creates missing buckets and checks the schema version: a
+// new store gets schemaVersion; a schema 1 store is left to migrate.
 func createBuckets(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -81,8 +134,8 @@ func createBuckets(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	if got != schemaVersion {
-		return fmt.Errorf("%w: schema version %d, this build reads %d", ErrCorrupt, got, schemaVersion)
+	if got != schemaVersion && got != schemaV1 {
+		return fmt.Errorf("%w: schema version %d, this build reads %d and %d", ErrCorrupt, got, schemaV1, schemaVersion)
 	}
 	return nil
 }

@@ -72,6 +72,10 @@ func openDB(path string, kek []byte) (db *bolt.DB, ix *index, applied uint64, er
 		db.Close()
 		return nil, nil, 0, fmt.Errorf("zonestore: %s: %w", path, err)
 	}
+	if err := migrate(db, migrateBatch); err != nil {
+		db.Close()
+		return nil, nil, 0, fmt.Errorf("zonestore: %s: %w", path, err)
+	}
 	if err := db.View(func(tx *bolt.Tx) error {
 		var err error
 		ix, applied, err = load(tx, kek)
@@ -194,23 +198,9 @@ func load(tx *bolt.Tx, kek []byte) (*index, uint64, error) {
 		ix.putKeys(zone, ks)
 	}
 
-	var hosts []Host
-	err = tx.Bucket(bucketHosts).ForEach(func(k, v []byte) error {
-		var h Host
-		if _, err := getJSON(tx.Bucket(bucketHosts), k, &h); err != nil {
-			return err
-		}
-		z := ix.zones[h.Shard]
-		if h.Domain != string(k) || z == nil || z.rec.Kind != KindShard {
-			return fmt.Errorf("%w: host record %q", ErrCorrupt, k)
-		}
-		hosts = append(hosts, h)
-		return nil
-	})
-	if err != nil {
+	if err := loadHosts(tx, ix); err != nil {
 		return nil, 0, err
 	}
-	ix.addHosts(hosts)
 	ix.rebuildAll()
 	return ix, applied, nil
 }
@@ -380,7 +370,7 @@ func cloneProfile(p Profile) Profile {
 }
 
 func (z *zoneState) zone() Zone {
-	return Zone{Name: z.rec.Name, Kind: z.rec.Kind, Serial: z.rec.Serial, Hosts: len(z.hosts),
+	return Zone{Name: z.rec.Name, Kind: z.rec.Kind, Serial: z.rec.Serial, Hosts: z.nhosts,
 		Created: z.rec.Created, KeyGen: z.rec.KeyGen}
 }
 
@@ -460,11 +450,11 @@ func (s *Store) Host(domain string) (Host, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h := s.ix.hosts[d]
-	if h == nil {
+	h, ok := s.ix.host(d)
+	if !ok {
 		return Host{}, fmt.Errorf("%w: %s", ErrHostNotFound, d)
 	}
-	return *h, nil
+	return h, nil
 }
 
 // DefaultListLimit is the page size of ListHosts when limit <= 0.
@@ -478,18 +468,14 @@ func (s *Store) ListHosts(after string, limit int) (hosts []Host, next string) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	ds := s.ix.domains
-	i, found := slices.BinarySearch(ds, after)
-	if found {
-		i++
-	}
-	end := min(i+limit, len(ds))
-	hosts = make([]Host, 0, end-i)
-	for _, d := range ds[i:end] {
-		hosts = append(hosts, *s.ix.hosts[d])
-	}
-	if end < len(ds) && len(hosts) > 0 {
-		next = hosts[len(hosts)-1].Domain
+	ix := s.ix
+	hosts = make([]Host, 0, min(limit, ix.hosts.Len()))
+	for d, e := range ix.hosts.after(after) {
+		if len(hosts) == limit {
+			next = hosts[len(hosts)-1].Domain
+			break
+		}
+		hosts = append(hosts, ix.hostFrom(d, e.label, e.rec))
 	}
 	return hosts, next
 }

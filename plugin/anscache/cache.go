@@ -40,6 +40,16 @@ type Stats struct {
 	Entries, Bytes                   int
 }
 
+// Add adds o's counters and sizes to s.
+func (s *Stats) Add(o Stats) {
+	s.Hits += o.Hits
+	s.Misses += o.Misses
+	s.Inserts += o.Inserts
+	s.Evictions += o.Evictions
+	s.Entries += o.Entries
+	s.Bytes += o.Bytes
+}
+
 // Cache is a bounded cache of packed answers. It is safe for concurrent use.
 type Cache struct {
 	seed   maphash.Seed

@@ -1,0 +1,5 @@
+package nsecchain
+
+import "sync/atomic"
+
+type countingUint64 struct{ atomic.Uint64 }
