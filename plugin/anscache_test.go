@@ -99,12 +99,7 @@ func TestAnswerCacheMatchesUncached(t *testing.T) {
 	host := f.hosts[0]
 	_, shard, _ := strings.Cut(host, ".")
 	cached, plain := f.handler(1<<20), f.handler(0)
-	anchor, err := f.st.DS("mx.example.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := newValidator(t, "", "mx.example.", anchor, f.clock)
-	v.ask = func(m *dns.Msg) (*dns.Msg, error) { return unpack(t, serve(t, cached, m, "tcp")), nil }
+	v := f.validator(t, cached)
 
 	kinds := []struct {
 		name      string
@@ -209,6 +204,7 @@ func TestAnswerCacheMatchesUncached(t *testing.T) {
 						if !do || m.Truncated || m.Rcode != dns.RcodeSuccess {
 							return
 						}
+						var err error
 						if len(m.Answer) > 0 {
 							err = v.validatePositive(m)
 						} else {

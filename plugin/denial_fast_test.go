@@ -106,12 +106,7 @@ func testNXFastMatches(t *testing.T, alg uint8) {
 	h := f.handler(1 << 20)
 	host := f.hosts[0]
 	_, shard, _ := strings.Cut(host, ".")
-	anchor, err := f.st.DS("mx.example.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := newValidator(t, "", "mx.example.", anchor, f.clock)
-	v.ask = func(m *dns.Msg) (*dns.Msg, error) { return unpack(t, serve(t, h, m, "tcp")), nil }
+	v := f.validator(t, h)
 
 	// 253 octets on the wire: the longest the fast path takes; one more does not.
 	longest := func(extra int) string {

@@ -173,3 +173,16 @@ func (w *fakeWriter) msg(tb testing.TB) *dns.Msg {
 func (f *mixFixture) handler(size int) *Mxsign {
 	return newAnswerCaches(f.st, "mx.example.").handler(f.r, size)
 }
+
+// validator returns a validator that trusts the parent's DS, at the fixture's clock,
+// and asks h over TCP.
+func (f *mixFixture) validator(tb testing.TB, h *Mxsign) *validator {
+	tb.Helper()
+	anchor, err := f.st.DS("mx.example.")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v := newValidator(tb, "", "mx.example.", anchor, f.clock)
+	v.ask = func(m *dns.Msg) (*dns.Msg, error) { return unpack(tb, serve(tb, h, m, "tcp")), nil }
+	return v
+}
