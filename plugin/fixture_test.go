@@ -31,8 +31,16 @@ type mixFixture struct {
 }
 
 // newMixFixture provisions shards x perShard generated domains whose hosts have addrs
-// A records (answers of many records truncate over UDP).
+// A records (answers of many records truncate over UDP), signed with the default
+// algorithm.
 func newMixFixture(tb testing.TB, shards, perShard, addrs int) *mixFixture {
+	tb.Helper()
+	return newMixFixtureAlg(tb, shards, perShard, addrs, 0)
+}
+
+// newMixFixtureAlg is newMixFixture with the zones' keys of algorithm alg (0: the
+// default).
+func newMixFixtureAlg(tb testing.TB, shards, perShard, addrs int, alg uint8) *mixFixture {
 	tb.Helper()
 	f := &mixFixture{clock: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
 	kek, err := zonestore.GenerateKEK(rand.Reader)
@@ -48,6 +56,7 @@ func newMixFixture(tb testing.TB, shards, perShard, addrs int) *mixFixture {
 		Parent:      "mx.example.",
 		NameServers: []zonestore.NameServer{{Name: "ns1.mx.example.", A: []string{"192.0.2.53"}}},
 		ShardSize:   perShard,
+		Algorithm:   alg,
 	}.WithDefaults()
 	prof := zonestore.Profile{TTL: 300, AAAA: []string{"2001:db8::25"}, TLSA: []string{testTLSA}}
 	for i := range addrs {
@@ -163,4 +172,17 @@ func (w *fakeWriter) msg(tb testing.TB) *dns.Msg {
 // bytes (0: none), invalidated by the fixture's store.
 func (f *mixFixture) handler(size int) *Mxsign {
 	return newAnswerCaches(f.st, "mx.example.").handler(f.r, size)
+}
+
+// validator returns a validator that trusts the parent's DS, at the fixture's clock,
+// and asks h over TCP.
+func (f *mixFixture) validator(tb testing.TB, h *Mxsign) *validator {
+	tb.Helper()
+	anchor, err := f.st.DS("mx.example.")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v := newValidator(tb, "", "mx.example.", anchor, f.clock)
+	v.ask = func(m *dns.Msg) (*dns.Msg, error) { return unpack(tb, serve(tb, h, m, "tcp")), nil }
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coredns/coredns/plugin"
 	"github.com/miekg/dns"
@@ -23,6 +24,7 @@ type Mxsign struct {
 	neg     *anscache.Cache      // denials of names asked for twice; nil with cache
 	door    *anscache.Doorkeeper // admits a denial into neg on its name's second sighting
 	writers writerKinds
+	nx      nxZones // the compact-denial fast path's per-zone parts
 }
 
 // Name implements plugin.Handler.
@@ -46,7 +48,8 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	if udp {
 		limit = m.r.udpSize(opt)
 	}
-	now := m.r.now().Unix()
+	t := m.r.now()
+	now := t.Unix()
 	if m.cache != nil {
 		if wire, ok := m.cache.Get(q.Key(), now, limit); ok {
 			return m.writeCached(ctx, w, r, opt, udp, &q, wire)
@@ -63,20 +66,34 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	qname := strings.ToLower(r.Question[0].Name)
 	bp := getWireBuf()
 	defer putWireBuf(bp)
+	var ans zonestore.Answer
 	var looked *zonestore.Answer
-	if m.r.nsec != nil && !specialType(r.Question[0].Qtype) {
-		// `denial nsec`: a name that does not exist is answered straight from its
-		// zone's pre-signed chain, in wire form (a random-subdomain flood).
-		ans := m.r.lookup(qname, r.Question[0].Qtype)
+	if qtype := r.Question[0].Qtype; !specialType(qtype) {
+		// A name that does not exist (a random-subdomain flood) is answered in wire
+		// form: from its zone's pre-signed chain with `denial nsec`, else as a compact
+		// denial (denial_fast.go).
+		ans = m.r.lookup(qname, qtype)
+		looked = &ans
 		if ans.Rcode == zonestore.NXDomain {
-			if wire, ok := m.r.nxdomainWire((*bp)[:0], r, opt, &q, qname, &ans, limit); ok {
+			var wire []byte
+			var ok bool
+			deadline := int64(anscache.NoDeadline)
+			if m.r.nsec != nil {
+				wire, ok = m.r.nxdomainWire((*bp)[:0], r, opt, &q, qname, &ans, limit)
+			} else {
+				wire, deadline, ok = m.compactNXWire((*bp)[:0], r, opt, &q, &ans, limit, t)
+			}
+			if ok {
+				*bp = wire[:cap(wire)]
 				if !isResponse(wire, r.Id) {
 					return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
+				}
+				if m.r.nsec == nil && m.cache != nil && m.door.Admit(q.Key()) {
+					m.neg.Put(q.Key(), wire, deadline, now, ans.Zone, epoch) // as the record path does
 				}
 				return m.write(w, wire, opt)
 			}
 		}
-		looked = &ans
 	}
 	resp, meta, ok := m.r.answerFrom(r, opt, qname, looked)
 	if !ok {
@@ -108,6 +125,25 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
 	}
 	return m.write(w, wire, opt)
+}
+
+// compactNXWire is the compact denial (RFC 9824) of a name that does not exist in
+// wire form (denial_fast.go), ans the store's answer: ok is false when it is the record
+// path's to make. deadline is the first second at which one of its signatures may no
+// longer be served.
+func (m *Mxsign) compactNXWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscache.Query, ans *zonestore.Answer, limit int, now time.Time) (wire []byte, deadline int64, ok bool) {
+	qn := r.Question[0]
+	if qn.Qtype == dns.TypeNSEC || len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
+		return dst, 0, false // the NSEC as the answer; no "\000." successor; names compressed by strings
+	}
+	nq := nxQuery{q: q, edns: opt != nil, limit: limit}
+	if opt != nil {
+		nq.do, nq.co = opt.Do(), opt.Hdr.Ttl&ednsFlagCO != 0
+	}
+	if nq.do {
+		growStack(int(r.Id)) // see stack.go
+	}
+	return m.nx.appendNXAnswer(dst, m.r, r, &nq, ans, now)
 }
 
 // isResponse checks the header of packed bytes about to be written: a response (QR)

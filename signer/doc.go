@@ -8,9 +8,10 @@
 //
 // The package does no I/O and never reads the clock: every function that
 // depends on time takes it as a now argument, so tests and the rollover
-// simulator can run months in milliseconds. The only source of randomness is
-// the entropy the signature algorithm itself needs (ECDSA nonces) and the
-// io.Reader handed to GenerateKey.
+// simulator can run months in milliseconds. Signing reads no randomness:
+// Ed25519 is deterministic and ECDSA nonces are derived as RFC 6979 says (see
+// DESIGN.md); the only source of randomness is the io.Reader handed to
+// GenerateKey.
 //
 // Signatures are always computed over the canonical form of the RRset
 // (RFC 4034 §6.2): owner names and the domain names in the RDATA of the types

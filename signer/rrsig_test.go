@@ -109,8 +109,8 @@ func TestRFC8080Vectors(t *testing.T) {
 }
 
 // TestRFC6605Vector checks the RFC 6605 §6.1 P-256 example: the DS matches,
-// the published RRSIG verifies, and ours (ECDSA is randomized) has the same
-// fields and verifies.
+// the published RRSIG verifies, and ours (the RFC's was made with a random
+// nonce, ours with RFC 6979's) has the same fields and verifies.
 func TestRFC6605Vector(t *testing.T) {
 	k := rfcKey(t, `example.net. 3600 IN DNSKEY 257 3 13 GojIhhXUN/u4v54ZQqGSnyhWJwaubCvTmeexv7bR6edbkrSqQpF64cYbcB7wNcP+e+MAnLr+Wi9xMWyQLc8NAA==`,
 		"Private-key-format: v1.2\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=\n")

@@ -126,11 +126,8 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, use ca
 	if len(rrset) == 0 || rrset[0] == nil {
 		return nil, fmt.Errorf("%w: empty", ErrRRset)
 	}
-	if k == nil || k.DNSKEY == nil {
-		return nil, fmt.Errorf("%w: nil key", ErrKey)
-	}
-	if !strings.EqualFold(zone, k.signerName) && !strings.EqualFold(dns.Fqdn(zone), k.signerName) {
-		return nil, fmt.Errorf("%w: key %d belongs to %s, not %s", ErrKey, k.Tag, k.signerName, zone)
+	if err := checkKey(k, zone); err != nil {
+		return nil, err
 	}
 	h0 := rrset[0].Header()
 	if h0.Rrtype == dns.TypeRRSIG || h0.Rrtype == dns.TypeOPT {
@@ -150,7 +147,7 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, use ca
 	}
 
 	hash := maphash.Bytes(s.seed, sc.key)
-	sh := &s.shards[hash>>(64-s.shardBits)] // top bits; 0 when there is one shard
+	sh := s.shardOf(hash)
 	nowUnix := now.Unix()
 	minRemain := s.minRemain(ttl)
 
@@ -160,15 +157,7 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, use ca
 		return sig, nil
 	}
 
-	inception := nowUnix - s.backdate
-	expiration := nowUnix + s.validity - jitter(hash, s.validity/10)
-	f := sigFields{
-		typeCovered: h0.Rrtype,
-		labels:      labelCount(canon),
-		origTTL:     ttl,
-		expiration:  uint32(expiration), // #nosec G115 -- RRSIG times are serial numbers (RFC 4034 §3.1.5)
-		inception:   uint32(inception),  // #nosec G115 -- as above
-	}
+	f := s.fields(h0.Rrtype, canon, ttl, hash, nowUnix)
 	b64, sd, err := signCanonical(k, f, canon, sc.sd)
 	sc.sd = sd
 	if err != nil {
@@ -186,19 +175,47 @@ func (s *Signer) sign(rrset []dns.RR, k *Key, zone string, now time.Time, use ca
 		SignerName:  k.signerName,
 		Signature:   b64,
 	}
+	expiration := nowUnix + s.validity - jitter(hash, s.validity/10)
 	switch {
 	case use == cacheNone:
 	case use == cacheKeep && expiration-nowUnix > minRemain:
 		// Never cache a signature that could not be handed out again: with a
 		// Refresh at or above Validity it would only take a slot.
 		e := entry{hash: hash, keyID: k.id, ttl: ttl, canonLen: len(canon),
-			inception: inception, expiration: expiration, sig: *sig}
+			inception: nowUnix - s.backdate, expiration: expiration, sig: *sig}
 		e.sig.Hdr.Name = "" // owner case comes from each query
 		sh.put(e)
 	default:
 		sh.countSignature()
 	}
 	return sig, nil
+}
+
+// checkKey checks that k can sign for zone.
+func checkKey(k *Key, zone string) error {
+	if k == nil || k.DNSKEY == nil {
+		return fmt.Errorf("%w: nil key", ErrKey)
+	}
+	if !strings.EqualFold(zone, k.signerName) && !strings.EqualFold(dns.Fqdn(zone), k.signerName) {
+		return fmt.Errorf("%w: key %d belongs to %s, not %s", ErrKey, k.Tag, k.signerName, zone)
+	}
+	return nil
+}
+
+// shardOf returns the cache shard of a hash: its top bits (0 when there is one shard).
+func (s *Signer) shardOf(hash uint64) *shard { return &s.shards[hash>>(64-s.shardBits)] }
+
+// fields returns the covered RRSIG fields of a new signature at now over canon, the
+// canonical RRset whose cache hash is hash: inception now - Backdate, expiration
+// now + Validity less the RRset's jitter.
+func (s *Signer) fields(typeCovered uint16, canon []byte, ttl uint32, hash uint64, now int64) sigFields {
+	return sigFields{
+		typeCovered: typeCovered,
+		labels:      labelCount(canon),
+		origTTL:     ttl,
+		expiration:  uint32(now + s.validity - jitter(hash, s.validity/10)), // #nosec G115 -- RRSIG times are serial numbers (RFC 4034 §3.1.5)
+		inception:   uint32(now - s.backdate),                               // #nosec G115 -- as above
+	}
 }
 
 // minRemain is how long a signature over an RRset with TTL ttl must stay valid to be

@@ -54,25 +54,31 @@ func TestSignUncached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A minute later the cached signature is still the one Sign hands out; signatures
+	// are deterministic, so a fresh one differs from it only by its times.
+	later := now.Add(time.Minute)
 	before := s.Stats()
-	sig, err := s.SignUncached(set, k, testZone, now)
+	sig, err := s.SignUncached(set, k, testZone, later)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := sig.Verify(k.DNSKEY, set); err != nil {
 		t.Fatalf("uncached signature does not verify: %v", err)
 	}
-	if sig.Signature == cached.Signature {
+	if sig.Inception == cached.Inception || sig.Signature == cached.Signature {
 		t.Fatal("SignUncached handed out the cached signature")
 	}
-	if sig.Expiration != cached.Expiration || sig.Inception != cached.Inception {
-		t.Fatalf("timing %d..%d differs from Sign's %d..%d", sig.Inception, sig.Expiration, cached.Inception, cached.Expiration)
+	if sig.Expiration != cached.Expiration+60 || sig.Inception != cached.Inception+60 {
+		t.Fatalf("timing %d..%d is not Sign's %d..%d a minute later", sig.Inception, sig.Expiration, cached.Inception, cached.Expiration)
 	}
-	if until := s.ServeUntil(sig, now); until <= now.Unix() {
+	if until := s.ServeUntil(sig, later); until <= later.Unix() {
 		t.Fatalf("ServeUntil %d is not after now", until)
 	}
 	if after := s.Stats(); after != before {
 		t.Fatalf("stats changed from %+v to %+v", before, after)
+	}
+	if again, err := s.Sign(set, k, testZone, later); err != nil || again.Inception != cached.Inception {
+		t.Fatalf("Sign a minute later: %v, %v: the cached signature is not what SignUncached had to avoid", again, err)
 	}
 }
 
