@@ -178,26 +178,7 @@ pick_port UB_PORT
 API_ADDR="$ADDR:$API_PORT"
 echo "e2e: work $WORK, mxsign dns $ADDR:$DNS_PORT api $API_ADDR, unbound $ADDR:$UB_PORT"
 
-cat >"$WORK/Corefile" <<CONF
-$PARENT:$DNS_PORT {
-    bind $ADDR
-    mxsign {
-        data data
-        api $API_ADDR
-        token-file data/token
-        nameserver ns1.$PARENT $ADDR
-        shard-size $SHARD_SIZE
-        algorithm ecdsap256sha256
-        profile {
-            ttl 300
-            a 192.0.2.25
-            aaaa 2001:db8::25
-            tlsa 3 1 1 $TLSA_HEX
-        }
-    }
-    errors
-}
-CONF
+write_corefile ""
 
 # ---------------------------------------------------------------- provision
 start_mxsign

@@ -63,6 +63,33 @@ stop_pid() { # stop_pid PID: SIGTERM, wait up to 10 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 
+# write_corefile [EXTRA]: the single-server Corefile of the CI scripts into
+# $WORK/Corefile (PARENT, DNS_PORT, ADDR, API_ADDR, SHARD_SIZE, TLSA_HEX); EXTRA is
+# more lines for the mxsign block, already indented.
+write_corefile() {
+  cat >"$WORK/Corefile" <<CONF
+$PARENT:$DNS_PORT {
+    bind $ADDR
+    mxsign {
+        data data
+        api $API_ADDR
+        token-file data/token
+        nameserver ns1.$PARENT $ADDR
+        shard-size $SHARD_SIZE
+        algorithm ecdsap256sha256
+        profile {
+            ttl 300
+            a 192.0.2.25
+            aaaa 2001:db8::25
+            tlsa 3 1 1 $TLSA_HEX
+        }
+${1:-}
+    }
+    errors
+}
+CONF
+}
+
 USED_PORTS=" "
 # pick_port VAR: a port free for TCP and UDP on this host, not handed out before,
 # below the kernel's ephemeral range (a client socket of another test can hold a port
