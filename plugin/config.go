@@ -37,6 +37,9 @@ const (
 	// defaultParentDSCheckInterval is how often the parental agents are asked for the
 	// parent zone's DS while a KSK roll waits for it (Knot's submission check-interval).
 	defaultParentDSCheckInterval = time.Hour
+	// maxUDPWorkers bounds udp-workers: a socket and a goroutine each.
+	maxUDPWorkers = 256
+
 	// defaultAnswerCache is the answer cache's size in bytes.
 	defaultAnswerCache = 64 << 20
 )
@@ -61,6 +64,10 @@ type config struct {
 	ParentDSCheckInterval time.Duration // 0 until parse sets the default
 	AnswerCache           int           // the answer cache's size in bytes; 0 turns it off
 	Denial                denialMode    // how names and types that do not exist are denied
+	// UDPWorkers is the number of sockets, each with its goroutine, that read and
+	// write the server's UDP queries in batches (udpfront); 0 leaves UDP to CoreDNS,
+	// -1 (the default) is GOMAXPROCS.
+	UDPWorkers int
 }
 
 // denialMode is the `denial` key: how negative answers prove what does not exist.
@@ -113,6 +120,7 @@ func parse(c *caddy.Controller) (*config, error) {
 
 			AnswerCache: defaultAnswerCache,
 			Denial:      denialCompact,
+			UDPWorkers:  -1,
 		}
 		cfg.Zone.Parent = parent
 		cfg.Profile.TTL = defaultHostTTL
@@ -303,6 +311,11 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 				return c.Errf("mxsign: answer-cache %q: %v", a, perr)
 			}
 			cfg.AnswerCache = n
+		}
+	case "udp-workers":
+		var n int
+		if n, err = intArg(c, key, args, 0, maxUDPWorkers); err == nil {
+			cfg.UDPWorkers = n
 		}
 	case "denial":
 		var d string

@@ -158,6 +158,24 @@ func TestParse(t *testing.T) {
 		}},
 		{name: "denial unknown", input: "mxsign {\n nameserver ns1.x.\n denial nsec3\n profile {\n a 192.0.2.1\n }\n}", wantErr: "want compact"},
 		{name: "denial without mode", input: "mxsign {\n nameserver ns1.x.\n denial\n profile {\n a 192.0.2.1\n }\n}", wantErr: "exactly one argument"},
+		{name: "udp workers default", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.UDPWorkers != -1 {
+				t.Errorf("udp-workers default %d, want -1 (GOMAXPROCS)", c.UDPWorkers)
+			}
+		}},
+		{name: "udp workers off", input: "mxsign {\n nameserver ns1.x.\n udp-workers 0\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.UDPWorkers != 0 {
+				t.Errorf("udp-workers 0 gave %d", c.UDPWorkers)
+			}
+		}},
+		{name: "udp workers four", input: "mxsign {\n nameserver ns1.x.\n udp-workers 4\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.UDPWorkers != 4 {
+				t.Errorf("udp-workers 4 gave %d", c.UDPWorkers)
+			}
+		}},
+		{name: "udp workers negative", input: "mxsign {\n nameserver ns1.x.\n udp-workers -1\n profile {\n a 192.0.2.1\n }\n}", wantErr: "udp-workers \"-1\": want a number in 0..256"},
+		{name: "udp workers too many", input: "mxsign {\n nameserver ns1.x.\n udp-workers 1000\n profile {\n a 192.0.2.1\n }\n}", wantErr: "0..256"},
+		{name: "udp workers two args", input: "mxsign {\n nameserver ns1.x.\n udp-workers 1 2\n profile {\n a 192.0.2.1\n }\n}", wantErr: "udp-workers takes exactly one number"},
 		{name: "answer cache too large", input: "mxsign {\n nameserver ns1.x.\n answer-cache 65g\n profile {\n a 192.0.2.1\n }\n}", wantErr: "up to 64g"},
 		{name: "unknown key", input: "mxsign {\n nameserver ns1.x. \n profile {\n a 192.0.2.1\n }\n frobnicate 1\n}", wantErr: `unknown property "frobnicate"`},
 		{name: "no nameserver", input: "mxsign {\n profile {\n a 192.0.2.1\n }\n}", wantErr: "nameserver"},

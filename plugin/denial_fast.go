@@ -140,21 +140,36 @@ func packName(name string) ([]byte, bool) {
 
 func hasEscape(name string) bool { return strings.IndexByte(name, '\\') >= 0 }
 
-// nxQuery is what the fast path needs of a query besides its message.
+// nxQuery is what the wire paths for names that do not exist need of a query: read
+// from its message (newNXQuery) or straight from its bytes (the raw path, udp.go).
 type nxQuery struct {
-	q     *anscache.Query // the question: its name as asked and lower-cased
-	do    bool
-	co    bool
-	edns  bool
-	limit int // the largest answer the client takes
+	q             *anscache.Query // the question: its name as asked and lower-cased
+	id            uint16
+	rd, cd        bool
+	qtype, qclass uint16
+	do, co, edns  bool
+	limit         int // the largest answer the client takes
 }
 
-// appendNXAnswer appends to dst the complete answer to r, whose name does not exist
+// newNXQuery reads an nxQuery from a query's message.
+func newNXQuery(r *dns.Msg, opt *dns.OPT, q *anscache.Query, limit int) nxQuery {
+	nq := nxQuery{
+		q: q, id: r.Id, rd: r.RecursionDesired, cd: r.CheckingDisabled,
+		qtype: r.Question[0].Qtype, qclass: r.Question[0].Qclass,
+		edns: opt != nil, limit: limit,
+	}
+	if opt != nil {
+		nq.do, nq.co = opt.Do(), opt.Hdr.Ttl&ednsFlagCO != 0
+	}
+	return nq
+}
+
+// appendNXAnswer appends to dst the complete answer to nq, whose name does not exist
 // (ans is the store's NXDOMAIN answer for it), as the record path would pack it; ok
 // is false when the fast path does not apply. It signs once per ZSK. deadline is the
 // first second at which one of the answer's signatures may no longer be served
 // (anscache.NoDeadline without DO).
-func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQuery, ans *zonestore.Answer, now time.Time) (out []byte, deadline int64, ok bool) {
+func (c *nxZones) appendNXAnswer(dst []byte, res *responder, nq *nxQuery, ans *zonestore.Answer, now time.Time) (out []byte, deadline int64, ok bool) {
 	z, ok := c.get(res, ans, now)
 	if !ok {
 		return dst, 0, false
@@ -166,12 +181,12 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 	}
 	deadline = anscache.NoDeadline
 	start := len(dst)
-	dst = binary.BigEndian.AppendUint16(dst, r.Id)
+	dst = binary.BigEndian.AppendUint16(dst, nq.id)
 	flags := uint16(1<<15 | 1<<10) // QR, AA; opcode QUERY
-	if r.RecursionDesired {
+	if nq.rd {
 		flags |= 1 << 8
 	}
-	if r.CheckingDisabled {
+	if nq.cd {
 		flags |= 1 << 4
 	}
 	if !nq.do || nq.co {
@@ -193,8 +208,8 @@ func (c *nxZones) appendNXAnswer(dst []byte, res *responder, r *dns.Msg, nq *nxQ
 
 	// Question, as the query spelled it.
 	dst = append(dst, nq.q.Name()...)
-	dst = binary.BigEndian.AppendUint16(dst, r.Question[0].Qtype)
-	dst = binary.BigEndian.AppendUint16(dst, r.Question[0].Qclass)
+	dst = binary.BigEndian.AppendUint16(dst, nq.qtype)
+	dst = binary.BigEndian.AppendUint16(dst, nq.qclass)
 	qOff := headerLen
 	apexPtr := qOff + apexOff
 	dst = z.appendSOA(dst, start, lq, apexPtr)

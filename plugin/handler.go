@@ -132,18 +132,22 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 // path's to make. deadline is the first second at which one of its signatures may no
 // longer be served.
 func (m *Mxsign) compactNXWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscache.Query, ans *zonestore.Answer, limit int, now time.Time) (wire []byte, deadline int64, ok bool) {
-	qn := r.Question[0]
-	if qn.Qtype == dns.TypeNSEC || len(q.Name()) > signer.MaxNXNAMEOwner || hasEscape(qn.Name) {
-		return dst, 0, false // the NSEC as the answer; no "\000." successor; names compressed by strings
+	if hasEscape(r.Question[0].Name) {
+		return dst, 0, false // names compressed by strings
 	}
-	nq := nxQuery{q: q, edns: opt != nil, limit: limit}
-	if opt != nil {
-		nq.do, nq.co = opt.Do(), opt.Hdr.Ttl&ednsFlagCO != 0
+	nq := newNXQuery(r, opt, q, limit)
+	return m.compactNX(dst, &nq, ans, now)
+}
+
+// compactNX is compactNXWire for a query read into nq, whose name needs no escapes.
+func (m *Mxsign) compactNX(dst []byte, nq *nxQuery, ans *zonestore.Answer, now time.Time) (wire []byte, deadline int64, ok bool) {
+	if nq.qtype == dns.TypeNSEC || len(nq.q.Name()) > signer.MaxNXNAMEOwner {
+		return dst, 0, false // the NSEC as the answer; no "\000." successor
 	}
 	if nq.do {
-		growStack(int(r.Id)) // see stack.go
+		growStack(int(nq.id)) // see stack.go
 	}
-	return m.nx.appendNXAnswer(dst, m.r, r, &nq, ans, now)
+	return m.nx.appendNXAnswer(dst, m.r, nq, ans, now)
 }
 
 // isResponse checks the header of packed bytes about to be written: a response (QR)

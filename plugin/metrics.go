@@ -134,6 +134,7 @@ func registerMetrics() {
 			return prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, subsystem, name), help, nil, nil)
 		}
 		prometheus.MustRegister(newRolloverCollector(instanceViews))
+		prometheus.MustRegister(newUDPCollector())
 		prometheus.MustRegister(&collector{
 			signatures: d("signatures_total", "RRSIGs computed (cache misses that were signed)."),
 			hits:       d("signature_cache_hits_total", "Signatures served from the signature cache."),

@@ -70,14 +70,19 @@ func (s *responder) nsecDenial(resp *dns.Msg, q dns.Question, ans *zonestore.Ans
 // limit (it truncates), or the chain could not give it (the zone changed since the
 // lookup, a signature could not be made); the message path looks up again and reports.
 func (s *responder) nxdomainWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscache.Query, qname string, ans *zonestore.Answer, limit int) ([]byte, bool) {
-	do := opt != nil && opt.Do()
+	nq := newNXQuery(r, opt, q, limit)
+	return s.nsecNX(dst, &nq, qname, ans)
+}
+
+// nsecNX is nxdomainWire for a query read into nq.
+func (s *responder) nsecNX(dst []byte, nq *nxQuery, qname string, ans *zonestore.Answer) ([]byte, bool) {
 	ch, err := s.nsec.chain(ans.Zone, ans.SOA.Serial)
 	if err != nil {
 		return dst, false
 	}
 	var p nsecchain.Proof
 	var sg nsecchain.Signing
-	if do {
+	if nq.do {
 		zk, err := s.keys.get(ans.Zone, ans.KeyGen)
 		if err != nil {
 			return dst, false
@@ -88,12 +93,12 @@ func (s *responder) nxdomainWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscac
 		sg = nsecchain.Signing{Signer: s.signer, Keys: zk.zsk, Now: s.now(), Signed: &s.nsec.signed}
 	}
 	wq := nsecchain.WireQuery{
-		ID: r.Id, RD: r.RecursionDesired, CD: r.CheckingDisabled,
-		Name: q.Name(), Qtype: r.Question[0].Qtype, Qclass: r.Question[0].Qclass,
-		OPT: opt != nil, DO: do, BufSize: s.bufSize,
+		ID: nq.id, RD: nq.rd, CD: nq.cd,
+		Name: nq.q.Name(), Qtype: nq.qtype, Qclass: nq.qclass,
+		OPT: nq.edns, DO: nq.do, BufSize: s.bufSize,
 	}
 	wire, err := ch.AppendNegative(dst, &wq, dns.RcodeNameError, p, sg)
-	if err != nil || len(wire) > limit {
+	if err != nil || len(wire) > nq.limit {
 		return dst, false
 	}
 	return wire, true

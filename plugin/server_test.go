@@ -45,7 +45,7 @@ func corefile(dir string, shardSize int, extra string) string {
 }
 
 func corefileWith(dir string, shardSize int, extra, addrs string) string {
-	return fmt.Sprintf(`mx.example.:0 {
+	return fmt.Sprintf(`mx.example.:%d {
     bind 127.0.0.1
     mxsign {
         data %s
@@ -62,7 +62,7 @@ func corefileWith(dir string, shardSize int, extra, addrs string) string {
         }
     }
 }
-`, dir, shardSize, extra, addrs, testTLSA)
+`, freeDNSPort(), dir, shardSize, extra, addrs, testTLSA)
 }
 
 func startServer(t testing.TB, dir string, shardSize int, extra string) *testServer {
@@ -506,7 +506,7 @@ func TestCorefileExampleRuns(t *testing.T) {
 	}
 	dir := t.TempDir()
 	text := strings.NewReplacer(
-		"mx.example.:1053", "mx.example.:0",
+		"mx.example.:1053", fmt.Sprintf("mx.example.:%d", freeDNSPort()),
 		"api 127.0.0.1:8053", "api 127.0.0.1:0",
 		"data data", "data "+dir,
 		"token-file data/token", "token-file "+filepath.Join(dir, "token"),

@@ -52,6 +52,7 @@ func setup(c *caddy.Controller) error {
 	c.OnStartup(func() error { return inst.serveAPI(cfg.APIAddr, h) })
 	c.OnFinalShutdown(func() error { return release(inst.key) })
 
+	setupUDPFront(c, cfg)
 	m := inst.answers.handler(r, cfg.AnswerCache)
 	dnsserver.GetConfig(c).AddPlugin(func(next plugin.Handler) plugin.Handler {
 		return &Mxsign{Next: next, r: m.r, cache: m.cache, neg: m.neg, door: m.door}

@@ -49,8 +49,11 @@ func (q *Query) Set(name string, qtype, qclass uint16, f Flags) bool {
 // the key, in one pass. Names with escapes are left to dns.PackDomainName, several
 // times slower.
 func (q *Query) setName(name string) (int, bool) {
-	if len(name) == 0 || name[len(name)-1] != '.' || len(name) >= len(q.name) {
-		return 0, false // not fully qualified, or longer than 255 octets on the wire
+	if len(name) == 0 || name[len(name)-1] != '.' {
+		return 0, false // not fully qualified
+	}
+	if len(name) >= len(q.name) {
+		return q.setEscapedName(name) // escapes may make it short enough; else too long
 	}
 	key := q.key[5:]
 	if name == "." {

@@ -1,0 +1,288 @@
+package mxsign
+
+import (
+	"encoding/binary"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coredns/caddy"
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/plugin"
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mxsign/mxsign/plugin/anscache"
+	"github.com/mxsign/mxsign/plugin/udpfront"
+	"github.com/mxsign/mxsign/zonestore"
+)
+
+// Batched UDP serving (udpfront): the server block's UDP queries are read and answered
+// in batches by `udp-workers` goroutines instead of one goroutine per query. Repeated
+// questions are answered from the answer cache straight from the query's bytes (the
+// raw path) when nothing before mxsign in the block needs to see them; the others go
+// to the CoreDNS server as miekg/dns would hand them over.
+
+// rawFront are the plugins that may run before mxsign and still let the raw path skip
+// them: they only act on errors (errors), or set up what later plugins read (cancel,
+// metadata). With any other one (log, prometheus, acl...) every query goes through the
+// chain, batched all the same.
+var rawFront = []string{"errors", "cancel", "metadata"}
+
+// inlineSafe are the plugins that never wait on the network or a lock held across a
+// query: a block of only these is served on the reading goroutine. A block with any
+// other plugin (forward, say) has each query served in a goroutine of its own.
+var inlineSafe = []string{
+	"mxsign", "errors", "cancel", "metadata", "log", "prometheus", "acl", "any", "chaos",
+	"whoami", "nsid", "bufsize", "minimal", "header", "rewrite", "loadbalance", "cache",
+	"local", "timeouts",
+}
+
+// setupUDPFront reserves a Front for each address of the server block and has the
+// CoreDNS server attach to it when it starts serving UDP.
+func setupUDPFront(c *caddy.Controller, cfg *config) {
+	if cfg.UDPWorkers == 0 {
+		return
+	}
+	sc := dnsserver.GetConfig(c)
+	if sc.NumSockets > 1 {
+		log.Infof("batched UDP serving is off: multisocket opens sockets of its own")
+		return
+	}
+	fronts := make(map[string]*udpfront.Front)
+	for _, host := range sc.ListenHosts {
+		addr, ok := frontAddr(host, sc.Port)
+		if !ok {
+			log.Infof("batched UDP serving is off for %q: it needs a bound address (bind) and a port", net.JoinHostPort(host, sc.Port))
+			continue
+		}
+		f := udpfront.Reserve(addr, cfg.UDPWorkers)
+		fronts[addr] = f
+		c.OnShutdown(f.Release)
+	}
+	if len(fronts) == 0 {
+		return
+	}
+	prev := sc.UDPDecorateWriterFunc
+	sc.UDPDecorateWriterFunc = func(s *dnsserver.Server) dns.DecorateWriter {
+		if f := fronts[strings.TrimPrefix(s.Address(), "dns://")]; f != nil {
+			attachFront(f, s, sc, cfg.Parent)
+		}
+		if prev != nil {
+			return prev(s)
+		}
+		return nil
+	}
+}
+
+// frontAddr is host:port for a Front: a specific address (a socket bound to a wildcard
+// address would have to choose each answer's source address) and a fixed port.
+func frontAddr(host, port string) (string, bool) {
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsUnspecified() || port == "" || port == "0" {
+		return "", false
+	}
+	return net.JoinHostPort(ip.String(), port), true
+}
+
+// attachFront hands the started server and our raw answerer to f.
+func attachFront(f *udpfront.Front, s *dnsserver.Server, sc *dnsserver.Config, parent string) {
+	m, ok := sc.Handler("mxsign").(*Mxsign)
+	if !ok {
+		return
+	}
+	a := &rawAnswerer{m: m, parent: wireName(parent)}
+	a.inline, a.raw = chainKinds(sc)
+	if err := f.Attach(s, a); err != nil {
+		log.Warningf("batched UDP serving is off: %v", err)
+		return
+	}
+	log.Infof("UDP queries to %s read and answered in batches by %d goroutines (answers from the cache without the plugin chain: %v)",
+		strings.TrimPrefix(s.Address(), "dns://"), f.Workers(), a.raw)
+}
+
+// chainKinds says whether the block's queries may be served on the reading goroutine
+// (inline) and answered from the cache without the chain (raw).
+func chainKinds(sc *dnsserver.Config) (inline, raw bool) {
+	inline, raw = true, sc.ViewName == "" && len(sc.FilterFuncs) == 0
+	order := dnsserver.Directives
+	ours := slices.Index(order, "mxsign")
+	for _, h := range sc.Handlers() {
+		name := h.Name()
+		if !slices.Contains(inlineSafe, name) {
+			inline = false
+		}
+		if i := slices.Index(order, name); name != "mxsign" && (i < 0 || i < ours) && !slices.Contains(rawFront, name) {
+			raw = false
+		}
+	}
+	return inline, raw && ours >= 0
+}
+
+// wireName is the lower-case wire form of a fully qualified name.
+func wireName(name string) []byte {
+	b := make([]byte, 255)
+	n, err := dns.PackDomainName(strings.ToLower(dns.Fqdn(name)), b, 0, nil, false)
+	if err != nil {
+		return nil
+	}
+	return b[:n]
+}
+
+// rawAnswerer is the Fast answerer of a Front: cached answers patched from the query's
+// bytes.
+type rawAnswerer struct {
+	m      *Mxsign
+	parent []byte // the parent zone, lower-case wire form
+	inline bool   // the block's plugins never wait
+	raw    bool   // the cache may answer without the chain
+}
+
+// Answer implements udpfront.Fast.
+func (a *rawAnswerer) Answer(dst, query []byte) ([]byte, udpfront.Verdict) {
+	var q anscache.Query
+	h, ok := anscache.ParseQuery(query, &q)
+	if !ok || !a.inline || !inZone(q.Key()[5:], a.parent) {
+		return dst, udpfront.Spawn
+	}
+	if !a.raw || a.m.cache == nil {
+		return dst, udpfront.Inline
+	}
+	limit := dns.MinMsgSize
+	if h.Flags&anscache.EDNS != 0 {
+		limit = min(max(int(h.UDPSize), dns.MinMsgSize), int(a.m.r.bufSize))
+	}
+	t := a.m.r.now()
+	now := t.Unix()
+	if wire, ok := a.m.cache.Get(q.Key(), now, limit); ok {
+		return a.cached(dst, wire, &h, &q)
+	}
+	if wire, ok := a.m.neg.Get(q.Key(), now, limit); ok {
+		return a.cached(dst, wire, &h, &q)
+	}
+	return a.nxdomain(dst, &h, &q, limit, t)
+}
+
+// cached patches a copy of a cached answer for the query.
+func (a *rawAnswerer) cached(dst, wire []byte, h *anscache.Header, q *anscache.Query) ([]byte, udpfront.Verdict) {
+	dst = append(dst[:0], wire...)
+	if !anscache.Patch(dst, h.ID, h.RD, h.CD, q) || !isResponse(dst, h.ID) {
+		return dst[:0], udpfront.Inline // the message path says what went wrong
+	}
+	rcode, answers := anscache.Rcode(dst)
+	countAnswer(rcode, answers, h.Flags&anscache.DO != 0)
+	return dst, udpfront.Answered
+}
+
+// nxdomain answers a question about a name that does not exist as ServeDNS would,
+// from the query's bytes: from the zone's pre-signed chain with `denial nsec`, else
+// as a compact denial. Anything else (a name that exists, a name that needs escapes,
+// a class or type with rules of its own) is the chain's.
+func (a *rawAnswerer) nxdomain(dst []byte, h *anscache.Header, q *anscache.Query, limit int, t time.Time) ([]byte, udpfront.Verdict) {
+	key := q.Key()
+	qtype, qclass := binary.BigEndian.Uint16(key[1:]), binary.BigEndian.Uint16(key[3:])
+	if qclass != dns.ClassINET || qtype == dns.TypeDS || specialType(qtype) || !plainName(key[5:]) {
+		return dst, udpfront.Inline
+	}
+	epoch := a.m.cache.Epoch() // before the store is read: see anscache.Gens
+	qname := presentation(key[5:])
+	ans := a.m.r.lookup(qname, qtype)
+	if ans.Rcode != zonestore.NXDomain {
+		return dst, udpfront.Inline
+	}
+	nq := nxQuery{
+		q: q, id: h.ID, rd: h.RD, cd: h.CD, qtype: qtype, qclass: qclass, limit: limit,
+		edns: h.Flags&anscache.EDNS != 0, do: h.Flags&anscache.DO != 0, co: h.Flags&anscache.CO != 0,
+	}
+	var wire []byte
+	var ok bool
+	if a.m.r.nsec != nil {
+		wire, ok = a.m.r.nsecNX(dst[:0], &nq, qname, &ans)
+	} else {
+		var deadline int64
+		if wire, deadline, ok = a.m.compactNX(dst[:0], &nq, &ans, t); ok && isResponse(wire, h.ID) && a.m.door.Admit(key) {
+			a.m.neg.Put(key, wire, deadline, t.Unix(), ans.Zone, epoch) // as ServeDNS does
+		}
+	}
+	if !ok || !isResponse(wire, h.ID) {
+		return wire[:0], udpfront.Inline
+	}
+	rcode, answers := anscache.Rcode(wire)
+	countAnswer(rcode, answers, nq.do)
+	return wire, udpfront.Answered
+}
+
+// plainName reports whether a wire name is spelled the same in presentation form, with
+// no escapes (RFC 1035 §5.1, and miekg/dns's choice of characters to escape).
+func plainName(name []byte) bool {
+	for off := 0; off < len(name); {
+		l := int(name[off])
+		for _, c := range name[off+1 : off+1+l] {
+			switch {
+			case c <= ' ' || c > '~', c == '.', c == '\\', c == '"', c == '\'', c == '@', c == ';', c == '(', c == ')':
+				return false
+			}
+		}
+		off += 1 + l
+	}
+	return true
+}
+
+// presentation is a plain wire name (plainName) in presentation form.
+func presentation(name []byte) string {
+	if len(name) <= 1 {
+		return "."
+	}
+	b := make([]byte, 0, len(name))
+	for off := 0; name[off] != 0; off += 1 + int(name[off]) {
+		b = append(b, name[off+1:off+1+int(name[off])]...)
+		b = append(b, '.')
+	}
+	return string(b)
+}
+
+// inZone reports whether the lower-case wire name is zone or below it.
+func inZone(name, zone []byte) bool {
+	if len(zone) == 0 || len(name) < len(zone) {
+		return false
+	}
+	for off := 0; off < len(name); {
+		if len(name)-off == len(zone) {
+			return string(name[off:]) == string(zone)
+		}
+		off += 1 + int(name[off])
+	}
+	return false
+}
+
+// udpCollector exports the counters of batched UDP serving.
+type udpCollector struct {
+	datagrams, batches, writeErrs *prometheus.Desc
+}
+
+func newUDPCollector() *udpCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(plugin.Namespace, subsystem, name), help, labels, nil)
+	}
+	return &udpCollector{
+		datagrams: d("udp_queries_total", "UDP queries read in batches (udp-workers), by path: cache (answered from the answer cache without the plugin chain), inline (served by the chain on the reading goroutine), spawned (served by the chain in a goroutine of its own).", "path"),
+		batches:   d("udp_batches_total", "Batched UDP reads (recvmmsg) that returned queries; udp_queries_total over this is the mean batch."),
+		writeErrs: d("udp_write_errors_total", "UDP answers the kernel refused to send."),
+	}
+}
+
+func (c *udpCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.datagrams
+	ch <- c.batches
+	ch <- c.writeErrs
+}
+
+func (c *udpCollector) Collect(ch chan<- prometheus.Metric) {
+	t := udpfront.Totals()
+	ch <- prometheus.MustNewConstMetric(c.datagrams, prometheus.CounterValue, float64(t.Answered), "cache")
+	ch <- prometheus.MustNewConstMetric(c.datagrams, prometheus.CounterValue, float64(t.Inline), "inline")
+	ch <- prometheus.MustNewConstMetric(c.datagrams, prometheus.CounterValue, float64(t.Spawned), "spawned")
+	ch <- prometheus.MustNewConstMetric(c.batches, prometheus.CounterValue, float64(t.Batches))
+	ch <- prometheus.MustNewConstMetric(c.writeErrs, prometheus.CounterValue, float64(t.WriteErrs))
+}
