@@ -1,18 +1,24 @@
 package mxsign
 
-import "net"
+import (
+	"math/rand/v2"
+	"net"
+	"strconv"
+)
 
 // freeDNSPort returns a port on 127.0.0.1 free for UDP and TCP alike: servers in tests
 // bind a port the test picks, so that batched UDP serving (which needs a fixed port)
-// is what they test.
+// is what they test. It picks below Linux's ephemeral range (32768-60999), where the
+// kernel does not hand out ports to clients and to tests that listen on port 0.
 func freeDNSPort() int {
 	for {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		port := 10000 + rand.IntN(22000)
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		pc, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			panic(err)
+			continue
 		}
-		port := pc.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", pc.LocalAddr().String())
+		l, err := net.Listen("tcp", addr)
 		pc.Close()
 		if err != nil {
 			continue

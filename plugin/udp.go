@@ -10,6 +10,7 @@ import (
 	"github.com/coredns/caddy"
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/plugin"
+	"github.com/coredns/coredns/plugin/metrics"
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,8 +27,8 @@ import (
 
 // rawFront are the plugins that may run before mxsign and still let the raw path skip
 // them: they only act on errors (errors), or set up what later plugins read (cancel,
-// metadata). With any other one (log, prometheus, acl...) every query goes through the
-// chain, batched all the same.
+// metadata). prometheus may too: the raw path records its metrics (udpprom.go). With
+// any other one (log, acl...) every query goes through the chain, batched all the same.
 var rawFront = []string{"errors", "cancel", "metadata"}
 
 // inlineSafe are the plugins that never wait on the network or a lock held across a
@@ -93,7 +94,13 @@ func attachFront(f *udpfront.Front, s *dnsserver.Server, sc *dnsserver.Config, p
 		return
 	}
 	a := &rawAnswerer{m: m, parent: wireName(parent)}
-	a.inline, a.raw = chainKinds(sc)
+	var prom *metrics.Metrics
+	a.inline, a.raw, prom = chainKinds(sc)
+	if a.raw && prom != nil {
+		// The raw path records what the prometheus plugin would have.
+		a.prom = newPromRecorder(s, prom, parent)
+		a.raw = a.prom != nil
+	}
 	if err := f.Attach(s, a); err != nil {
 		log.Warningf("batched UDP serving is off: %v", err)
 		return
@@ -103,8 +110,9 @@ func attachFront(f *udpfront.Front, s *dnsserver.Server, sc *dnsserver.Config, p
 }
 
 // chainKinds says whether the block's queries may be served on the reading goroutine
-// (inline) and answered from the cache without the chain (raw).
-func chainKinds(sc *dnsserver.Config) (inline, raw bool) {
+// (inline) and answered from the cache without the chain (raw); prom is the block's
+// prometheus plugin when it runs before mxsign (the raw path then records its metrics).
+func chainKinds(sc *dnsserver.Config) (inline, raw bool, prom *metrics.Metrics) {
 	inline, raw = true, sc.ViewName == "" && len(sc.FilterFuncs) == 0
 	order := dnsserver.Directives
 	ours := slices.Index(order, "mxsign")
@@ -113,11 +121,17 @@ func chainKinds(sc *dnsserver.Config) (inline, raw bool) {
 		if !slices.Contains(inlineSafe, name) {
 			inline = false
 		}
-		if i := slices.Index(order, name); name != "mxsign" && (i < 0 || i < ours) && !slices.Contains(rawFront, name) {
-			raw = false
+		i := slices.Index(order, name)
+		if name == "mxsign" || i >= 0 && i > ours || slices.Contains(rawFront, name) {
+			continue
 		}
+		if m, ok := h.(*metrics.Metrics); ok && i >= 0 {
+			prom = m
+			continue
+		}
+		raw = false
 	}
-	return inline, raw && ours >= 0
+	return inline, raw && ours >= 0, prom
 }
 
 // wireName is the lower-case wire form of a fully qualified name.
@@ -134,9 +148,10 @@ func wireName(name string) []byte {
 // bytes.
 type rawAnswerer struct {
 	m      *Mxsign
-	parent []byte // the parent zone, lower-case wire form
-	inline bool   // the block's plugins never wait
-	raw    bool   // the cache may answer without the chain
+	parent []byte        // the parent zone, lower-case wire form
+	inline bool          // the block's plugins never wait
+	raw    bool          // the cache may answer without the chain
+	prom   *promRecorder // the prometheus plugin's metrics of raw answers; nil without it
 }
 
 // Answer implements udpfront.Fast.
@@ -154,32 +169,52 @@ func (a *rawAnswerer) Answer(dst, query []byte) ([]byte, udpfront.Verdict) {
 		limit = min(max(int(h.UDPSize), dns.MinMsgSize), int(a.m.r.bufSize))
 	}
 	t := a.m.r.now()
+	rq := rawQuery{h: &h, q: &q, size: len(query), start: t}
 	now := t.Unix()
 	if wire, ok := a.m.cache.Get(q.Key(), now, limit); ok {
-		return a.cached(dst, wire, &h, &q)
+		return a.cached(dst, wire, &rq)
 	}
 	if wire, ok := a.m.neg.Get(q.Key(), now, limit); ok {
-		return a.cached(dst, wire, &h, &q)
+		return a.cached(dst, wire, &rq)
 	}
-	return a.nxdomain(dst, &h, &q, limit, t)
+	return a.nxdomain(dst, &rq, limit)
+}
+
+// rawQuery is a query the raw path answers.
+type rawQuery struct {
+	h     *anscache.Header
+	q     *anscache.Query
+	size  int       // the query's length
+	start time.Time // when the raw path took it
 }
 
 // cached patches a copy of a cached answer for the query.
-func (a *rawAnswerer) cached(dst, wire []byte, h *anscache.Header, q *anscache.Query) ([]byte, udpfront.Verdict) {
+func (a *rawAnswerer) cached(dst, wire []byte, rq *rawQuery) ([]byte, udpfront.Verdict) {
+	h, q := rq.h, rq.q
 	dst = append(dst[:0], wire...)
 	if !anscache.Patch(dst, h.ID, h.RD, h.CD, q) || !isResponse(dst, h.ID) {
 		return dst[:0], udpfront.Inline // the message path says what went wrong
 	}
-	rcode, answers := anscache.Rcode(dst)
-	countAnswer(rcode, answers, h.Flags&anscache.DO != 0)
+	a.count(dst, rq)
 	return dst, udpfront.Answered
+}
+
+// count counts a raw answer as the message path and the plugins before it would.
+func (a *rawAnswerer) count(wire []byte, rq *rawQuery) {
+	rcode, answers := anscache.Rcode(wire)
+	do := rq.h.Flags&anscache.DO != 0
+	countAnswer(rcode, answers, do)
+	if a.prom != nil {
+		a.prom.record(binary.BigEndian.Uint16(rq.q.Key()[1:]), do, rq.size, len(wire), rcode, rq.start)
+	}
 }
 
 // nxdomain answers a question about a name that does not exist as ServeDNS would,
 // from the query's bytes: from the zone's pre-signed chain with `denial nsec`, else
 // as a compact denial. Anything else (a name that exists, a name that needs escapes,
 // a class or type with rules of its own) is the chain's.
-func (a *rawAnswerer) nxdomain(dst []byte, h *anscache.Header, q *anscache.Query, limit int, t time.Time) ([]byte, udpfront.Verdict) {
+func (a *rawAnswerer) nxdomain(dst []byte, rq *rawQuery, limit int) ([]byte, udpfront.Verdict) {
+	h, q, t := rq.h, rq.q, rq.start
 	key := q.Key()
 	qtype, qclass := binary.BigEndian.Uint16(key[1:]), binary.BigEndian.Uint16(key[3:])
 	if qclass != dns.ClassINET || qtype == dns.TypeDS || specialType(qtype) || !plainName(key[5:]) {
@@ -208,8 +243,7 @@ func (a *rawAnswerer) nxdomain(dst []byte, h *anscache.Header, q *anscache.Query
 	if !ok || !isResponse(wire, h.ID) {
 		return wire[:0], udpfront.Inline
 	}
-	rcode, answers := anscache.Rcode(wire)
-	countAnswer(rcode, answers, nq.do)
+	a.count(wire, rq)
 	return wire, udpfront.Answered
 }
 
