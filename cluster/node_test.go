@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 
 	"github.com/mxsign/mxsign/zonestore"
 )
@@ -157,4 +159,55 @@ func TestBarrierAfterLeaderChange(t *testing.T) {
 		}
 		leader, p = next, provisioner(t, next.Node)
 	}
+}
+
+// TestSnapshotOnClose: a clean Close snapshots what the store applied since the last
+// snapshot, so a restart starts after it and reads none of the log back; a Close
+// with nothing new writes none.
+func TestSnapshotOnClose(t *testing.T) {
+	tn := startNode(t, "n1", "", "", nodeOpts{bootstrap: true, voter: true})
+	waitFor(t, 10*time.Second, "n1 to lead", tn.IsLeader)
+	p := provisioner(t, tn.Node)
+	cfg, prof := testZoneConfig()
+	if err := p.Init(context.Background(), cfg, prof); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, p, domains("a", 30)...)
+	applied := tn.store.AppliedIndex()
+	snaps := func() []*raft.SnapshotMeta {
+		t.Helper()
+		fs, err := raft.NewFileSnapshotStore(filepath.Join(tn.dir, "raft"), snapshotsRetained, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas, err := fs.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return metas
+	}
+	before := len(snaps()) // bootstrapping writes none
+
+	tn = tn.restart(t, nodeOpts{bootstrap: true, voter: true})
+	metas := snaps()
+	if len(metas) != before+1 {
+		t.Fatalf("after Close: %d snapshots, had %d; want one more", len(metas), before)
+	}
+	if metas[0].Index != applied {
+		t.Fatalf("snapshot at Close is at %d, want the applied index %d", metas[0].Index, applied)
+	}
+	// Raft starts after its latest snapshot: nothing before it is read again.
+	if got := tn.Raft().AppliedIndex(); got < applied {
+		t.Fatalf("raft applied index %d on start, want the snapshot's %d", got, applied)
+	}
+	waitFor(t, 10*time.Second, "n1 to lead again", tn.IsLeader)
+	lookupHost(t, tn.store, "a29.example.com")
+
+	// Nothing applied since: no new snapshot.
+	id := metas[0].ID
+	tn = tn.restart(t, nodeOpts{bootstrap: true, voter: true})
+	if metas := snaps(); metas[0].ID != id {
+		t.Fatalf("a Close with nothing new wrote snapshot %s", metas[0].ID)
+	}
+	lookupHost(t, tn.store, "a29.example.com")
 }
