@@ -84,6 +84,8 @@ func openDB(path string, kek []byte) (db *bolt.DB, ix *index, applied uint64, er
 		db.Close()
 		return nil, nil, 0, fmt.Errorf("zonestore: %s: %w", path, err)
 	}
+	// The index is built: reads no longer need the pages load touched.
+	dropMapped(db)
 	return db, ix, applied, nil
 }
 
