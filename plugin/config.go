@@ -61,6 +61,7 @@ type config struct {
 	ParentDSCheckInterval time.Duration // 0 until parse sets the default
 	AnswerCache           int           // the answer cache's size in bytes; 0 turns it off
 	Denial                denialMode    // how names and types that do not exist are denied
+	MemoryLimit           int64         // the Go runtime's soft memory limit in bytes; 0: GOMEMLIMIT or none
 }
 
 // denialMode is the `denial` key: how negative answers prove what does not exist.
@@ -303,6 +304,18 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 				return c.Errf("mxsign: answer-cache %q: %v", a, perr)
 			}
 			cfg.AnswerCache = n
+		}
+	case "memory-limit":
+		var a string
+		if a, err = one(); err == nil {
+			n, perr := parseByteSize(a)
+			if perr == nil && n < minMemoryLimit {
+				perr = fmt.Errorf("want at least %dm: below that the collector would run all the time", minMemoryLimit>>20)
+			}
+			if perr != nil {
+				return c.Errf("mxsign: memory-limit %q: %v", a, perr)
+			}
+			cfg.MemoryLimit = int64(n)
 		}
 	case "denial":
 		var d string
