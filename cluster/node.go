@@ -43,8 +43,12 @@ type Node struct {
 
 var _ zonestore.Applier = (*Node)(nil)
 
-// logCacheSize is the number of recent log entries kept in memory.
-const logCacheSize = 512
+// logCacheSize and logCacheBytes bound the recent log entries kept in memory
+// (logCache): 512 single-domain entries, or about 120 batches of 1000.
+const (
+	logCacheSize  = 512
+	logCacheBytes = 16 << 20
+)
 
 // snapshotsRetained is the number of snapshots kept on disk.
 const snapshotsRetained = 2
@@ -79,7 +83,7 @@ func (n *Node) open() error {
 	if err != nil {
 		return fmt.Errorf("cluster: open raft log: %w", err)
 	}
-	logs, err := raft.NewLogCache(logCacheSize, n.logs)
+	logs, err := newLogCache(n.logs, logCacheSize, logCacheBytes)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
