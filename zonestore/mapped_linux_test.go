@@ -108,3 +108,23 @@ func TestDropMapped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestApplyDropsMapped: a bulk load does not leave the pages Apply read mapped:
+// every dropEveryApply indexes they go.
+func TestApplyDropsMapped(t *testing.T) {
+	s, p, _ := newTestProvisioner(t, func(c *Config) { c.ShardSize = 5000 })
+	domains := testzones.Domains("applydrops", 40000)
+	var size int64
+	for i := 0; s.AppliedIndex()%dropEveryApply != 0; i += 500 {
+		mustAdd(t, p, domains[i:i+500]...)
+		if s.AppliedIndex() == dropEveryApply-1 {
+			s.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+			if rss := mappedRSS(t, s.path); rss < size/4 {
+				t.Fatalf("before the drop only %d of %d bytes are mapped: the test shows nothing", rss, size)
+			}
+		}
+	}
+	if rss := mappedRSS(t, s.path); rss > size/8 {
+		t.Fatalf("after %d applies %d of %d bytes are still mapped", s.AppliedIndex(), rss, size)
+	}
+}

@@ -72,7 +72,8 @@ func (d dataSet) corefile() error {
 	return os.WriteFile(d.path("Corefile"), []byte(conf), 0o644)
 }
 
-// build provisions the data set unless probes.txt (written last) exists.
+// build provisions the data set unless probes.txt (written last) exists, and
+// prints a sample of the loading server (run 0, "loaded") before it stops it.
 func (d dataSet) build(ctx context.Context) error {
 	if _, err := os.Stat(d.path("probes.txt")); err == nil {
 		return nil
@@ -106,9 +107,17 @@ func (d dataSet) build(ctx context.Context) error {
 	el := time.Since(start)
 	fmt.Fprintf(os.Stderr, "mxmem: built %d domains in %d shards in %.1f s (%.0f domains/s)\n",
 		d.n, len(probes), el.Seconds(), float64(d.n)/el.Seconds())
+	s, err := takeSample(srv.cmd.Process.Pid, d.pprofAddr())
+	if err != nil {
+		return err
+	}
+	s.at = "loaded"
+	fmt.Println(s.row(d.n, 0))
+	t := time.Now()
 	if err := srv.stop(); err != nil {
 		return fmt.Errorf("mxmem: stopping the loaded server: %w", err)
 	}
+	fmt.Fprintf(os.Stderr, "mxmem: %d domains: stopped in %.2f s\n", d.n, time.Since(t).Seconds())
 	return os.WriteFile(d.path("probes.txt"), []byte(strings.Join(probes, "\n")+"\n"), 0o644)
 }
 
