@@ -4,16 +4,18 @@
 // store mxsign.db, the raft log raft.db, the binary).
 //
 //	go build -o bin/ ./cmd/mxsign ./bench/cmd/mxmem
-//	bin/mxmem -mxsign bin/mxsign -dir tmp/mem -n 32000,1000000 -settle 10s
+//	bin/mxmem -mxsign bin/mxsign -dir tmp/mem -n 32000/2000,1000000/10000 -settle 10s
 //
-// For each data set it builds DIR/N once (mxsign started on an empty data directory, the
-// domains of testzones.Domains posted in batches of 1000 to POST /v1/domains:batch,
-// the server stopped with SIGTERM), then restarts mxsign on it and waits until the
-// last host of every shard answers A with an RRSIG: "ready", as bench/scale waits.
+// For each data set (domains/shard-size; bench/scale's two by default) it builds
+// DIR/N-SIZE once (mxsign started on an empty data directory, the domains of
+// testzones.Domains posted in batches of 1000 to POST /v1/domains:batch, a
+// "loaded" sample, the server stopped with SIGTERM), then restarts mxsign on it
+// -runs times and waits until the last host of every shard answers A with an
+// RRSIG: "ready", as bench/scale waits.
 // It then prints one row per sample (at ready and after each -settle duration) from
 // /proc/PID/status, /proc/PID/smaps and the runtime.MemStats the pprof endpoint
-// reports, and with two or more N the bytes per domain between the first and the
-// last data set.
+// reports, and with two or more data sets the bytes per domain between the first
+// and the last (their last runs).
 package main
 
 import (
@@ -124,10 +126,10 @@ func run(ctx context.Context, o *options) error {
 			for _, s := range samples {
 				fmt.Println(s.row(ss.n, r))
 			}
-			if first == nil {
-				first = samples
-			}
 			last = samples
+		}
+		if first == nil {
+			first = last
 		}
 	}
 	if len(o.sets) > 1 {
