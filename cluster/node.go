@@ -130,7 +130,7 @@ func (n *Node) open() error {
 	}
 	// The store is durable: restore the latest snapshot on start only if
 	// the store is behind it (for instance, a lost store file).
-	if metas, err := snaps.List(); err == nil && (len(metas) == 0 || metas[0].Index <= applied) {
+	if metas, err := snaps.List(); err == nil && (len(metas) == 0 || !storeBehind(n.logs, applied, metas[0].Index)) {
 		rc.NoSnapshotRestoreOnStart = true
 	}
 
@@ -153,6 +153,23 @@ func (n *Node) open() error {
 	go n.observe()
 	go n.registerSelf()
 	return nil
+}
+
+// storeBehind reports whether a snapshot at snapIndex holds commands a store
+// that applied up to applied lacks. Raft's applied index counts barriers too
+// (the scheduler's once per term, the plugin's at start), the store's only
+// commands, so a snapshot taken after a barrier is ahead of a complete store:
+// only a command in between, or an entry the log no longer has, means the store
+// is behind. Restoring needlessly would rebuild the whole index a second time
+// at every start.
+func storeBehind(logs raft.LogStore, applied, snapIndex uint64) bool {
+	for i := applied + 1; i <= snapIndex; i++ {
+		var l raft.Log
+		if err := logs.GetLog(i, &l); err != nil || l.Type == raft.LogCommand {
+			return true
+		}
+	}
+	return false
 }
 
 // seed turns a store that already holds commands (a single node that ran

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -210,4 +211,59 @@ func TestSnapshotOnClose(t *testing.T) {
 		t.Fatalf("a Close with nothing new wrote snapshot %s", metas[0].ID)
 	}
 	lookupHost(t, tn.store, "a29.example.com")
+
+	// A barrier after the last command: the next snapshot is at the barrier,
+	// ahead of the store's applied index, and the store is still complete. The
+	// restart must not restore it (Restore would replace the store's file).
+	waitFor(t, 10*time.Second, "n1 to lead again", tn.IsLeader)
+	mustAdd(t, provisioner(t, tn.Node), "b.example.com")
+	if err := tn.Barrier(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	applied = tn.store.AppliedIndex()
+	path := filepath.Join(tn.dir, "zones.db")
+	file, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn = tn.restart(t, nodeOpts{bootstrap: true, voter: true})
+	if metas := snaps(); metas[0].Index <= applied {
+		t.Fatalf("snapshot at %d, want the barrier after the store's %d", metas[0].Index, applied)
+	}
+	again, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(file, again) {
+		t.Fatal("the restart restored the snapshot over a complete store")
+	}
+	lookupHost(t, tn.store, "b.example.com")
+}
+
+func TestStoreBehind(t *testing.T) {
+	logs := raft.NewInmemStore()
+	for i, typ := range []raft.LogType{raft.LogCommand, raft.LogCommand, raft.LogBarrier, raft.LogNoop, raft.LogCommand, raft.LogBarrier} {
+		if err := logs.StoreLog(&raft.Log{Index: uint64(i + 3), Term: 1, Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name            string
+		applied, snap   uint64
+		wantStoreBehind bool
+	}{
+		{name: "at the snapshot", applied: 8, snap: 8, wantStoreBehind: false},
+		{name: "ahead of the snapshot", applied: 8, snap: 5, wantStoreBehind: false},
+		{name: "only a barrier and a no-op between", applied: 4, snap: 6, wantStoreBehind: false},
+		{name: "a command between", applied: 4, snap: 7, wantStoreBehind: true},
+		{name: "a barrier after the last command", applied: 7, snap: 8, wantStoreBehind: false},
+		{name: "entries compacted away", applied: 0, snap: 4, wantStoreBehind: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := storeBehind(logs, tt.applied, tt.snap); got != tt.wantStoreBehind {
+				t.Fatalf("storeBehind(%d, %d) = %v, want %v", tt.applied, tt.snap, got, tt.wantStoreBehind)
+			}
+		})
+	}
 }
