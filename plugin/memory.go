@@ -1,6 +1,12 @@
 package mxsign
 
-import "runtime/debug"
+import (
+	"context"
+	"runtime/debug"
+	"time"
+
+	"github.com/mxsign/mxsign/cluster"
+)
 
 // minMemoryLimit is the smallest `memory-limit` accepted: below it the collector
 // would run all the time for any store.
@@ -33,8 +39,21 @@ func reloadMemoryLimit(old, cfg *config) {
 }
 
 // releaseStartupMemory collects the garbage of start-up (the store's index
-// rebuild, the keys' decoding, a raft log replay) and returns the freed heap to the
-// operating system at once, rather than keeping it until the heap would have
+// rebuild, the keys' decoding, a raft log replay) and returns the freed heap to
+// the operating system at once, rather than keeping it until the heap would have
 // grown to twice the live size. One collection, a few milliseconds at a million
-// hosts.
-func releaseStartupMemory() { debug.FreeOSMemory() }
+// hosts. The embedded node replays the log after its last snapshot (nothing after
+// a clean stop, everything since after a crash) once it leads, after open has
+// returned: it waits for that first (a barrier), in the background.
+func releaseStartupMemory(node *cluster.Node, embedded bool) {
+	if !embedded {
+		debug.FreeOSMemory()
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		node.Barrier(ctx) // an error (closed, no longer leader) only means: collect now
+		debug.FreeOSMemory()
+	}()
+}

@@ -263,7 +263,7 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)
 	}
-	releaseStartupMemory()
+	releaseStartupMemory(node, cfg.Cluster == nil)
 	return inst, nil
 }
 
