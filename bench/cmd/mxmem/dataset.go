@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -193,10 +192,11 @@ func load(ctx context.Context, c *client.Client, domains []string, parallel int)
 // measure restarts mxsign on the data set, waits until it is ready and samples
 // its memory then and after each settle duration.
 func (d dataSet) measure(ctx context.Context) ([]sample, error) {
-	probes, err := readLines(d.path("probes.txt"))
+	b, err := os.ReadFile(d.path("probes.txt"))
 	if err != nil {
 		return nil, err
 	}
+	probes := strings.Fields(string(b))
 	if err := d.corefile(); err != nil {
 		return nil, err
 	}
@@ -343,20 +343,4 @@ func query(server, name string, t uint16) (*dns.Msg, error) {
 	c := &dns.Client{Timeout: 2 * time.Second}
 	r, _, err := c.Exchange(m, server)
 	return r, err
-}
-
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if l := strings.TrimSpace(sc.Text()); l != "" {
-			out = append(out, l)
-		}
-	}
-	return out, sc.Err()
 }
