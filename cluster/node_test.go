@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
 
 	"github.com/mxsign/mxsign/zonestore"
 )
@@ -156,5 +159,111 @@ func TestBarrierAfterLeaderChange(t *testing.T) {
 			t.Fatalf("round %d: new leader's term %d, old %d", round, next.Term(), term)
 		}
 		leader, p = next, provisioner(t, next.Node)
+	}
+}
+
+// TestSnapshotOnClose: a clean Close snapshots what the store applied since the last
+// snapshot, so a restart starts after it and reads none of the log back; a Close
+// with nothing new writes none.
+func TestSnapshotOnClose(t *testing.T) {
+	tn := startNode(t, "n1", "", "", nodeOpts{bootstrap: true, voter: true})
+	waitFor(t, 10*time.Second, "n1 to lead", tn.IsLeader)
+	p := provisioner(t, tn.Node)
+	cfg, prof := testZoneConfig()
+	if err := p.Init(context.Background(), cfg, prof); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, p, domains("a", 30)...)
+	applied := tn.store.AppliedIndex()
+	snaps := func() []*raft.SnapshotMeta {
+		t.Helper()
+		fs, err := raft.NewFileSnapshotStore(filepath.Join(tn.dir, "raft"), snapshotsRetained, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		metas, err := fs.List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return metas
+	}
+	before := len(snaps()) // bootstrapping writes none
+
+	tn = tn.restart(t, nodeOpts{bootstrap: true, voter: true})
+	metas := snaps()
+	if len(metas) != before+1 {
+		t.Fatalf("after Close: %d snapshots, had %d; want one more", len(metas), before)
+	}
+	if metas[0].Index != applied {
+		t.Fatalf("snapshot at Close is at %d, want the applied index %d", metas[0].Index, applied)
+	}
+	// Raft starts after its latest snapshot: nothing before it is read again.
+	if got := tn.Raft().AppliedIndex(); got < applied {
+		t.Fatalf("raft applied index %d on start, want the snapshot's %d", got, applied)
+	}
+	waitFor(t, 10*time.Second, "n1 to lead again", tn.IsLeader)
+	lookupHost(t, tn.store, "a29.example.com")
+
+	// Nothing applied since: no new snapshot.
+	id := metas[0].ID
+	tn = tn.restart(t, nodeOpts{bootstrap: true, voter: true})
+	if metas := snaps(); metas[0].ID != id {
+		t.Fatalf("a Close with nothing new wrote snapshot %s", metas[0].ID)
+	}
+	lookupHost(t, tn.store, "a29.example.com")
+
+	// A barrier after the last command: the next snapshot is at the barrier,
+	// ahead of the store's applied index, and the store is still complete. The
+	// restart must not restore it (Restore would replace the store's file).
+	waitFor(t, 10*time.Second, "n1 to lead again", tn.IsLeader)
+	mustAdd(t, provisioner(t, tn.Node), "b.example.com")
+	if err := tn.Barrier(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	applied = tn.store.AppliedIndex()
+	path := filepath.Join(tn.dir, "zones.db")
+	file, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn = tn.restart(t, nodeOpts{bootstrap: true, voter: true})
+	if metas := snaps(); metas[0].Index <= applied {
+		t.Fatalf("snapshot at %d, want the barrier after the store's %d", metas[0].Index, applied)
+	}
+	again, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(file, again) {
+		t.Fatal("the restart restored the snapshot over a complete store")
+	}
+	lookupHost(t, tn.store, "b.example.com")
+}
+
+func TestStoreBehind(t *testing.T) {
+	logs := raft.NewInmemStore()
+	for i, typ := range []raft.LogType{raft.LogCommand, raft.LogCommand, raft.LogBarrier, raft.LogNoop, raft.LogCommand, raft.LogBarrier} {
+		if err := logs.StoreLog(&raft.Log{Index: uint64(i + 3), Term: 1, Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name            string
+		applied, snap   uint64
+		wantStoreBehind bool
+	}{
+		{name: "at the snapshot", applied: 8, snap: 8, wantStoreBehind: false},
+		{name: "ahead of the snapshot", applied: 8, snap: 5, wantStoreBehind: false},
+		{name: "only a barrier and a no-op between", applied: 4, snap: 6, wantStoreBehind: false},
+		{name: "a command between", applied: 4, snap: 7, wantStoreBehind: true},
+		{name: "a barrier after the last command", applied: 7, snap: 8, wantStoreBehind: false},
+		{name: "entries compacted away", applied: 0, snap: 4, wantStoreBehind: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := storeBehind(logs, tt.applied, tt.snap); got != tt.wantStoreBehind {
+				t.Fatalf("storeBehind(%d, %d) = %v, want %v", tt.applied, tt.snap, got, tt.wantStoreBehind)
+			}
+		})
 	}
 }

@@ -64,6 +64,7 @@ type config struct {
 	ParentDSCheckInterval time.Duration // 0 until parse sets the default
 	AnswerCache           int           // the answer cache's size in bytes; 0 turns it off
 	Denial                denialMode    // how names and types that do not exist are denied
+	MemoryLimit           int64         // the Go runtime's soft memory limit in bytes; 0: GOMEMLIMIT or none
 	// UDPWorkers is the number of sockets, each with its goroutine, that read and
 	// write the server's UDP queries in batches (udpfront); 0 leaves UDP to CoreDNS,
 	// -1 (the default) is GOMAXPROCS.
@@ -311,6 +312,18 @@ func parseKey(c *caddy.Controller, cfg *config) error {
 				return c.Errf("mxsign: answer-cache %q: %v", a, perr)
 			}
 			cfg.AnswerCache = n
+		}
+	case "memory-limit":
+		var a string
+		if a, err = one(); err == nil {
+			n, perr := parseByteSize(a)
+			if perr == nil && n < minMemoryLimit {
+				perr = fmt.Errorf("want at least %dm: below that the collector would run all the time", minMemoryLimit>>20)
+			}
+			if perr != nil {
+				return c.Errf("mxsign: memory-limit %q: %v", a, perr)
+			}
+			cfg.MemoryLimit = int64(n)
 		}
 	case "udp-workers":
 		var n int

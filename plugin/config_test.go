@@ -146,6 +146,26 @@ func TestParse(t *testing.T) {
 			}
 		}},
 		{name: "answer cache size not a size", input: "mxsign {\n nameserver ns1.x.\n answer-cache lots\n profile {\n a 192.0.2.1\n }\n}", wantErr: "answer-cache"},
+		{name: "memory limit", input: "mxsign {\n nameserver ns1.x.\n memory-limit 512m\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.MemoryLimit != 512<<20 {
+				t.Errorf("memory-limit 512m gave %d", c.MemoryLimit)
+			}
+		}},
+		{name: "memory limit absent", input: "mxsign {\n nameserver ns1.x.\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.MemoryLimit != 0 {
+				t.Errorf("no memory-limit gave %d", c.MemoryLimit)
+			}
+		}},
+		{name: "memory limit in bytes", input: "mxsign {\n nameserver ns1.x.\n memory-limit 16777216\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
+			if c.MemoryLimit != 16<<20 {
+				t.Errorf("memory-limit 16777216 gave %d", c.MemoryLimit)
+			}
+		}},
+		{name: "memory limit not a size", input: "mxsign {\n memory-limit lots\n}", wantErr: `memory-limit "lots": want a size`},
+		{name: "memory limit too small", input: "mxsign {\n memory-limit 8m\n}", wantErr: "want at least 16m"},
+		{name: "memory limit zero", input: "mxsign {\n memory-limit 0\n}", wantErr: "want at least 16m"},
+		{name: "memory limit too large", input: "mxsign {\n memory-limit 65g\n}", wantErr: "up to 64g"},
+		{name: "memory limit without a size", input: "mxsign {\n memory-limit\n}", wantErr: "memory-limit takes exactly one argument"},
 		{name: "denial nsec", input: "mxsign {\n nameserver ns1.x.\n denial nsec\n profile {\n a 192.0.2.1\n }\n}", check: func(t *testing.T, c *config) {
 			if c.Denial != denialNSEC {
 				t.Errorf("denial nsec gave %q", c.Denial)

@@ -130,6 +130,7 @@ func acquire(cfg *config, token string) (*instance, error) {
 			}()
 		}
 		inst.setToken(token)
+		reloadMemoryLimit(old, cfg)
 		if inst.sigOpt != cfg.Signer {
 			inst.signer, inst.sigOpt = signer.New(cfg.Signer), cfg.Signer
 		}
@@ -262,6 +263,7 @@ func open(dir string, cfg *config, token string) (_ *instance, err error) {
 	if cfg.Cluster != nil && len(cfg.Cluster.Join) > 0 {
 		go inst.joinLoop(cfg.Cluster, advertise)
 	}
+	releaseStartupMemory(node, cfg.Cluster == nil)
 	return inst, nil
 }
 

@@ -23,6 +23,7 @@ func setup(c *caddy.Controller) error {
 	if err != nil {
 		return plugin.Error("mxsign", err)
 	}
+	setMemoryLimit(cfg.MemoryLimit) // before the store's index is built
 	token, err := tokenFor(cfg.TokenFile)
 	if err != nil {
 		return plugin.Error("mxsign", err)

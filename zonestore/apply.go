@@ -53,10 +53,20 @@ func (s *Store) Apply(index uint64, cmd *Command) (*Result, error) {
 		return nil, fmt.Errorf("zonestore: apply %s at %d: %w", cmd.Op, index, err)
 	}
 	s.applied.Store(index) // committed: never re-plan this index, whatever follows
+	if index%dropEveryApply == 0 {
+		// Each command reads the pages of the buckets it writes (a batch ~120)
+		// and nothing reads them after: a bulk load would leave the whole file
+		// mapped. Drop them now and then (mapped_linux.go).
+		s.db.View(func(tx *bolt.Tx) error { dropMapped(tx); return nil })
+	}
 	s.updateIndex(ch)
 	s.notify(ch.changed)
 	return ch.result, nil
 }
+
+// dropEveryApply is how many log indexes apart Apply drops the mapped pages it
+// read: at most 64 batches' pages (~30 MB) stay mapped.
+const dropEveryApply = 64
 
 // change is everything one command writes, computed before the transaction
 // so that the transaction and the index update do the same thing.

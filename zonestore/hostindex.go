@@ -2,22 +2,24 @@ package zonestore
 
 import (
 	"iter"
+	"strings"
 	"time"
 )
 
 // hostIndex is the in-memory set of hosts, built to stay small at a million
-// hosts: one table record and one string per host.
+// hosts and free of pointers for the garbage collector: one 24-byte table
+// record, one 8-byte slot (twice, the table being at most 7/8 full), the
+// label's bytes and a 4-byte id in the order per host.
 //
 // A host is keyed by its label, the name a query asks for (Lookup reads one
 // table entry, without allocating). The domain is not stored: a plain label is
 // the plain form of its domain (plainLabel), which domainFromPlain reverses;
-// for the few hashed labels, long keeps the plain form. order holds the plain
-// forms, whose order is the order of the domains (see plainLabel), for
-// ListHosts; a plain label and its order entry share one string.
+// for the few hashed labels, the table keeps the plain form after the label.
+// order holds the hosts' record ids sorted by plain form, whose order is the
+// order of the domains (see plainLabel), for ListHosts.
 type hostIndex struct {
 	byLabel hostTable
-	long    map[string]string // hashed label -> plain form of its domain
-	order   sortedSet         // plain forms of every host's domain
+	order   sortedSet // record ids of byLabel, by the plain form of their domains
 }
 
 // hostRec is one host: its shard and creation time.
@@ -28,7 +30,7 @@ type hostRec struct {
 }
 
 func newHostIndex() hostIndex {
-	return hostIndex{byLabel: newHostTable(0), long: make(map[string]string)}
+	return hostIndex{byLabel: newHostTable(0)}
 }
 
 func newHostRec(created time.Time, shard uint32) hostRec {
@@ -46,21 +48,13 @@ func (hi *hostIndex) get(label string) (hostRec, bool) {
 	return hi.byLabel.Get(label)
 }
 
-// plainOf returns the plain form of the domain holding label, a host's
-// order key.
-func (hi *hostIndex) plainOf(label string) string {
-	if p, ok := hi.long[label]; ok {
-		return p
-	}
-	return label
-}
-
 // owner returns the domain holding label, "" if none.
 func (hi *hostIndex) owner(label string) string {
-	if _, ok := hi.byLabel.Get(label); !ok {
+	i, ok := hi.byLabel.index(label)
+	if !ok {
 		return ""
 	}
-	return domainFromPlain(hi.plainOf(label))
+	return domainFromPlain(hi.byLabel.key(i))
 }
 
 // find returns the host of domain d, whose label is label (hostLabel(d)).
@@ -68,61 +62,53 @@ func (hi *hostIndex) owner(label string) string {
 // hashed label, nor by the domain a malformed d maps onto ("a..b" has the
 // plain form of "a-b").
 func (hi *hostIndex) find(d, label string) (hostRec, bool) {
-	r, ok := hi.byLabel.Get(label)
-	if !ok || comparePlain(hi.plainOf(label), d) != 0 {
+	i, ok := hi.byLabel.index(label)
+	if !ok || comparePlain(hi.byLabel.key(i), d) != 0 {
 		return hostRec{}, false
 	}
-	return r, true
+	return hi.byLabel.record(i).rec, true
 }
 
-// add inserts the host of domain d under label (hostLabel(d), not held). It
-// keeps label and, for a hashed label, a plain form of d built here: the
-// caller's domain string is not retained.
+// add inserts the host of domain d under label (hostLabel(d), not held). The
+// table copies label and, for a hashed label, the plain form of d: the
+// caller's strings are not retained.
 func (hi *hostIndex) add(d, label string, r hostRec) {
-	key := label
+	plain := label
 	if isHashed(d) {
-		key = plainLabel(d)
-		hi.long[label] = key
+		plain = plainLabel(d)
 	}
-	hi.byLabel.Put(label, r)
-	hi.order.Insert(key)
+	hi.order.Insert(&hi.byLabel, hi.byLabel.Put(label, plain, r))
 }
 
 // appendSorted inserts like add for hosts arriving in domain order, in
-// O(1); plain is plainLabel(d) (the label itself when not hashed).
+// O(1); plain is plainLabel(d) (the label itself when not hashed). Neither
+// string is retained.
 func (hi *hostIndex) appendSorted(label, plain string, r hostRec) {
-	if label != plain {
-		hi.long[label] = plain
-	}
-	hi.byLabel.Put(label, r)
-	if !hi.order.Append(plain) {
-		hi.order.Insert(plain)
+	i := hi.byLabel.Put(label, plain, r)
+	if !hi.order.Append(&hi.byLabel, i) {
+		hi.order.Insert(&hi.byLabel, i)
 	}
 }
 
 // remove deletes the host holding label.
 func (hi *hostIndex) remove(label string) {
-	if _, ok := hi.byLabel.Get(label); !ok {
+	i, ok := hi.byLabel.index(label)
+	if !ok {
 		return
 	}
-	hi.order.Delete(hi.plainOf(label))
+	hi.order.Delete(&hi.byLabel, i)
 	hi.byLabel.Delete(label)
-	delete(hi.long, label)
 }
 
 // after yields the hosts whose domain sorts after the string after, in
-// domain order, as domain, label and record. The index must not change
-// during the iteration.
+// domain order, as domain, label and record. The strings are the caller's
+// (copies). The index must not change during the iteration.
 func (hi *hostIndex) after(after string) iter.Seq2[string, hostEntry] {
 	return func(yield func(string, hostEntry) bool) {
-		for p := range hi.order.From(func(p string) bool { return comparePlain(p, after) > 0 }) {
-			d := domainFromPlain(p)
-			label := p
-			if len(p) > maxLabel {
-				label = hostLabel(d)
-			}
-			r, _ := hi.byLabel.Get(label)
-			if !yield(d, hostEntry{label: label, rec: r}) {
+		t := &hi.byLabel
+		for i := range hi.order.From(t, func(p string) bool { return comparePlain(p, after) > 0 }) {
+			d, label := domainFromPlain(t.key(i)), strings.Clone(t.label(i))
+			if !yield(d, hostEntry{label: label, rec: t.record(i).rec}) {
 				return
 			}
 		}

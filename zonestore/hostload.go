@@ -7,6 +7,10 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// dropEvery is how many hosts loadHosts reads between two dropMapped: the
+// pages of 64k hosts (6 MB) are resident at most, not the whole file.
+const dropEvery = 1 << 16
+
 // shardRun is one shard's bucket being read in domain order.
 type shardRun struct {
 	z    *zoneState
@@ -38,14 +42,18 @@ func loadHosts(tx *bolt.Tx, ix *index) error {
 	for i := len(runs)/2 - 1; i >= 0; i-- {
 		siftDown(runs, i)
 	}
-	var prev []byte
+	var prev, scratch []byte
+	n := 0
 	for len(runs) > 0 {
 		r := runs[0]
 		if bytes.Equal(r.k, prev) {
 			return fmt.Errorf("%w: host %q is in two shards", ErrCorrupt, r.k)
 		}
-		if err := ix.loadHost(r.z, r.k, r.v); err != nil {
+		if err := ix.loadHost(r.z, r.k, r.v, &scratch); err != nil {
 			return err
+		}
+		if n++; n%dropEvery == 0 {
+			dropMapped(tx)
 		}
 		prev = r.k // bbolt memory: valid until the transaction ends
 		if r.k, r.v = r.c.Next(); r.k == nil {
@@ -75,14 +83,17 @@ func siftDown(h []*shardRun, i int) {
 	}
 }
 
-// loadHost adds one stored host of shard z, arriving in domain order.
-func (ix *index) loadHost(z *zoneState, domain, v []byte) error {
+// loadHost adds one stored host of shard z, arriving in domain order. The
+// plain form is built in scratch, which the index copies: no allocation per
+// host.
+func (ix *index) loadHost(z *zoneState, domain, v []byte, scratch *[]byte) error {
 	r, ok := decodeHost(v)
 	if !ok {
 		return fmt.Errorf("%w: host %q: value %x", ErrCorrupt, domain, v)
 	}
-	label := plainLabel(domain)
-	plain := label
+	*scratch = appendPlain((*scratch)[:0], domain)
+	plain := bytesView(*scratch)
+	label := plain
 	if len(plain) > maxLabel {
 		label = hostLabel(string(domain))
 		// Plain labels differ for different domains; hashed ones are

@@ -107,15 +107,15 @@ func hostLabel(d string) string {
 }
 
 // plainLabel returns the plain form of a normalized domain: every "-"
-// doubled, every "." a "-". It takes the domain as a string or as bytes (a
-// bbolt key), so that building the index from disk allocates once per host.
+// doubled, every "." a "-" (appendPlain builds it from a bbolt key into a
+// buffer, so that building the index from disk allocates nothing per host).
 //
 // The plain form keeps the order of normalized domains: where two domains
 // first differ, '-' < '.' < [0-9a-z] holds for the bytes of both forms too
 // ("--" < "-" followed by the first octet of a label, which is never a
 // hyphen), and a domain that is a prefix of another has the shorter form.
 // The index therefore orders hosts by domain by ordering plain forms.
-func plainLabel[T string | []byte](d T) string {
+func plainLabel(d string) string {
 	var b strings.Builder
 	b.Grow(plainLen(d))
 	for i := 0; i < len(d); i++ {
@@ -129,6 +129,21 @@ func plainLabel[T string | []byte](d T) string {
 		}
 	}
 	return b.String()
+}
+
+// appendPlain appends plainLabel(d) to b.
+func appendPlain(b, d []byte) []byte {
+	for _, c := range d {
+		switch c {
+		case '-':
+			b = append(b, '-', '-')
+		case '.':
+			b = append(b, '-')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 // plainLen returns len(plainLabel(d)) without building it.

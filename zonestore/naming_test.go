@@ -175,8 +175,8 @@ func TestPlainFormOrder(t *testing.T) {
 		if plainLen(a) != len(p) {
 			t.Errorf("plainLen(%q) = %d, want %d", a, plainLen(a), len(p))
 		}
-		if got := plainLabel([]byte(a)); got != p {
-			t.Errorf("plainLabel of bytes %q = %q, want %q", a, got, p)
+		if got := appendPlain([]byte("x"), []byte(a)); string(got) != "x"+p {
+			t.Errorf("appendPlain(x, %q) = %q, want x%q", a, got, p)
 		}
 		for _, b := range orderDomains {
 			if got, want := strings.Compare(p, plainLabel(b)), strings.Compare(a, b); got != want {

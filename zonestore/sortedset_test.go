@@ -8,26 +8,41 @@ import (
 	"testing"
 )
 
-// checkSet compares s with the sorted reference want and checks the chunk
-// invariants: sorted, non-empty chunks of at most chunkMax in order, and no
-// two neighbours that a delete should have merged.
-func checkSet(t *testing.T, s *sortedSet, want []string) {
+// sliceKeys is a keySource: id i has key sliceKeys[i].
+type sliceKeys []string
+
+func (k sliceKeys) key(id uint32) string { return k[id] }
+
+// keysOf returns the keys of ids.
+func keysOf(keys keySource, ids []uint32) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = keys.key(id)
+	}
+	return out
+}
+
+// checkSet compares the keys of s with the sorted reference want and checks
+// the chunk invariants: sorted, non-empty chunks of at most chunkMax in
+// order, and no two neighbours that a delete should have merged.
+func checkSet(t *testing.T, s *sortedSet, keys keySource, want []string) {
 	t.Helper()
 	var got []string
-	for ci, c := range s.chunks {
+	for ci, ids := range s.chunks {
+		c := keysOf(keys, ids)
 		if len(c) == 0 || len(c) > chunkMax {
 			t.Fatalf("chunk %d holds %d elements", ci, len(c))
 		}
 		if !slices.IsSorted(c) {
 			t.Fatalf("chunk %d is not sorted: %q", ci, c)
 		}
-		if len(s.maxes) != len(s.chunks) || s.maxes[ci] != c[len(c)-1] {
-			t.Fatalf("chunk %d ends with %q, maxes say %q", ci, c[len(c)-1], s.maxes[min(ci, len(s.maxes)-1)])
+		if len(s.maxes) != len(s.chunks) || s.maxes[ci] != ids[len(ids)-1] {
+			t.Fatalf("chunk %d ends with %q, maxes say %d", ci, c[len(c)-1], s.maxes[min(ci, len(s.maxes)-1)])
 		}
 		if ci > 0 {
 			prev := s.chunks[ci-1]
-			if prev[len(prev)-1] >= c[0] {
-				t.Fatalf("chunk %d begins with %q, not after %q", ci, c[0], prev[len(prev)-1])
+			if keys.key(prev[len(prev)-1]) >= c[0] {
+				t.Fatalf("chunk %d begins with %q, not after %q", ci, c[0], keys.key(prev[len(prev)-1]))
 			}
 		}
 		got = append(got, c...)
@@ -54,6 +69,11 @@ func firstDiff(a, b []string) int {
 
 func TestSortedSet(t *testing.T) {
 	key := func(i int) string { return fmt.Sprintf("k%06d", i) }
+	// id i has key(i); ids past the test's n are for keys no test adds.
+	var keys sliceKeys
+	for i := range 20*chunkMax + 20 {
+		keys = append(keys, key(i))
+	}
 	tests := []struct {
 		name string
 		n    int                      // keys 0..n-1
@@ -98,44 +118,44 @@ func TestSortedSet(t *testing.T) {
 			var s sortedSet
 			ref := map[string]bool{}
 			for _, i := range tt.add(r) {
-				if !s.Insert(key(i)) {
+				if !s.Insert(keys, uint32(i)) {
 					t.Fatalf("Insert(%s) = false for a new key", key(i))
 				}
 				ref[key(i)] = true
 			}
 			for _, i := range tt.add(r) {
-				if s.Insert(key(i)) {
+				if s.Insert(keys, uint32(i)) {
 					t.Fatalf("Insert(%s) = true for a present key", key(i))
 				}
 			}
-			checkSet(t, &s, sortedKeys(ref))
+			checkSet(t, &s, keys, sortedKeys(ref))
 			if tt.del != nil {
 				for _, i := range tt.del(r, tt.n) {
-					if !s.Delete(key(i)) {
+					if !s.Delete(keys, uint32(i)) {
 						t.Fatalf("Delete(%s) = false for a present key", key(i))
 					}
 					delete(ref, key(i))
-					if s.Delete(key(i)) {
+					if s.Delete(keys, uint32(i)) {
 						t.Fatalf("second Delete(%s) = true", key(i))
 					}
 				}
-				checkSet(t, &s, sortedKeys(ref))
+				checkSet(t, &s, keys, sortedKeys(ref))
 				if live := s.Len(); live > 0 && len(s.chunks) > 2*live/(chunkMax/4)+1 {
 					t.Errorf("%d elements spread over %d chunks", live, len(s.chunks))
 				}
 			}
 			for _, k := range []string{"", "k", key(0), key(tt.n / 2), key(tt.n), "z"} {
-				ci, i := s.locate(k)
-				if got := ci < len(s.chunks) && s.chunks[ci][i] == k; got != ref[k] {
+				ci, i := s.locate(keys, k)
+				if got := s.at(keys, ci, i, k); got != ref[k] {
 					t.Errorf("locate(%q) finds it: %v, want %v", k, got, ref[k])
 				}
 			}
 			// Insert after deletes keeps the invariants.
 			for _, i := range r.Perm(tt.n + 10) {
-				s.Insert(key(i))
+				s.Insert(keys, uint32(i))
 				ref[key(i)] = true
 			}
-			checkSet(t, &s, sortedKeys(ref))
+			checkSet(t, &s, keys, sortedKeys(ref))
 		})
 	}
 }
@@ -150,40 +170,44 @@ func seq(n int) []int {
 
 func TestSortedSetAppend(t *testing.T) {
 	var s sortedSet
+	var keys sliceKeys
+	add := func(k string) uint32 {
+		keys = append(keys, k)
+		return uint32(len(keys) - 1)
+	}
 	var want []string
 	for i := range 3 * chunkMax {
 		k := fmt.Sprintf("a%05d", i)
-		if !s.Append(k) {
+		if !s.Append(keys, add(k)) {
 			t.Fatalf("Append(%s) = false in ascending order", k)
 		}
 		want = append(want, k)
 	}
-	for _, k := range []string{"a00000", "a00100", "0"} {
-		if s.Append(k) {
+	for _, k := range []string{"a00100", "0", "a01535"} {
+		if s.Append(keys, add(k)) {
 			t.Fatalf("Append(%s) = true for a key not above the last", k)
 		}
 	}
-	checkSet(t, &s, want)
+	checkSet(t, &s, keys, want)
 	if full := chunkMax * 3 / 4; len(s.chunks[0]) != full {
 		t.Errorf("Append filled the first chunk to %d, want %d", len(s.chunks[0]), full)
 	}
 	// Inserting into appended chunks works as into inserted ones.
 	for i := range 3 * chunkMax {
 		k := fmt.Sprintf("a%05d-", i)
-		s.Insert(k)
+		s.Insert(keys, add(k))
 		want = append(want, k)
 	}
 	slices.Sort(want)
-	checkSet(t, &s, want)
+	checkSet(t, &s, keys, want)
 }
 
 func TestSortedSetFrom(t *testing.T) {
 	var s sortedSet
-	var all []string
+	var all sliceKeys
 	for i := range 2*chunkMax + 7 {
-		k := fmt.Sprintf("%04d", 3*i)
-		s.Insert(k)
-		all = append(all, k)
+		all = append(all, fmt.Sprintf("%04d", 3*i))
+		s.Insert(all, uint32(i))
 	}
 	tests := []struct {
 		name  string
@@ -199,19 +223,19 @@ func TestSortedSetFrom(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
-			for k := range s.From(func(k string) bool { return k > tt.after }) {
-				got = append(got, k)
+			for id := range s.From(all, func(k string) bool { return k > tt.after }) {
+				got = append(got, all.key(id))
 			}
 			i, found := slices.BinarySearch(all, tt.after)
 			if found {
 				i++
 			}
-			if want := all[i:]; !slices.Equal(got, want) {
+			if want := all[i:]; !slices.Equal(got, []string(want)) {
 				t.Fatalf("From(> %q) yields %d keys from %q, want %d", tt.after, len(got), strings.Join(got[:min(1, len(got))], ""), len(want))
 			}
 			// Stopping early.
 			n := 0
-			for range s.From(func(k string) bool { return k > tt.after }) {
+			for range s.From(all, func(k string) bool { return k > tt.after }) {
 				n++
 				if n == 3 {
 					break
@@ -226,7 +250,7 @@ func TestSortedSetFrom(t *testing.T) {
 
 func BenchmarkSortedSetInsert(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	keys := make([]string, 1<<20)
+	keys := make(sliceKeys, 1<<20)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%016x", r.Uint64())
 	}
@@ -237,7 +261,7 @@ func BenchmarkSortedSetInsert(b *testing.B) {
 		if i == len(keys) {
 			s, i = sortedSet{}, 0
 		}
-		s.Insert(keys[i])
+		s.Insert(keys, uint32(i))
 		i++
 	}
 }

@@ -79,6 +79,8 @@ func openDB(path string, kek []byte) (db *bolt.DB, ix *index, applied uint64, er
 	if err := db.View(func(tx *bolt.Tx) error {
 		var err error
 		ix, applied, err = load(tx, kek)
+		// The index is built: reads no longer need the pages load touched.
+		dropMapped(tx)
 		return err
 	}); err != nil {
 		db.Close()
