@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coredns/caddy"
@@ -40,35 +41,60 @@ var inlineSafe = []string{
 	"local", "timeouts",
 }
 
-// setupUDPFront reserves a Front for each address of the server block and has the
-// CoreDNS server attach to it when it starts serving UDP.
+// setupUDPFront has the server block's addresses served by Fronts: reserved when the
+// instance starts (a reload's new instance before the old one stops), attached when the
+// CoreDNS server starts serving UDP, released when the instance stops.
 func setupUDPFront(c *caddy.Controller, cfg *config) {
 	if cfg.UDPWorkers == 0 {
 		return
 	}
 	sc := dnsserver.GetConfig(c)
-	if sc.NumSockets > 1 {
+	switch {
+	case sc.NumSockets > 1:
 		log.Infof("batched UDP serving is off: multisocket opens sockets of its own")
 		return
+	case sc.ProxyProtoConnPolicy != nil:
+		log.Infof("batched UDP serving is off: the PROXY protocol header is CoreDNS's socket's to read")
+		return
 	}
-	fronts := make(map[string]*udpfront.Front)
+	var addrs []string
 	for _, host := range sc.ListenHosts {
 		addr, ok := frontAddr(host, sc.Port)
 		if !ok {
 			log.Infof("batched UDP serving is off for %q: it needs a bound address (bind) and a port", net.JoinHostPort(host, sc.Port))
 			continue
 		}
-		f := udpfront.Reserve(addr, cfg.UDPWorkers)
-		fronts[addr] = f
-		c.OnShutdown(f.Release)
+		addrs = append(addrs, addr)
 	}
-	if len(fronts) == 0 {
+	if len(addrs) == 0 {
 		return
 	}
+	var mu sync.Mutex
+	held := make(map[string]*udpfront.Reservation)
+	c.OnStartup(func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, addr := range addrs {
+			r := udpfront.Reserve(addr, cfg.UDPWorkers)
+			held[addr] = r
+			c.OnShutdown(r.Release)
+		}
+		return nil
+	})
 	prev := sc.UDPDecorateWriterFunc
 	sc.UDPDecorateWriterFunc = func(s *dnsserver.Server) dns.DecorateWriter {
-		if f := fronts[strings.TrimPrefix(s.Address(), "dns://")]; f != nil {
-			attachFront(f, s, sc, cfg.Parent)
+		mu.Lock()
+		r := held[strings.TrimPrefix(s.Address(), "dns://")]
+		mu.Unlock()
+		switch {
+		case r == nil:
+		case prev != nil:
+			// Another plugin (shed, say) decorates the server's UDP writes: our
+			// writes would escape it.
+			log.Infof("batched UDP serving is off for %s: another plugin decorates UDP writes", s.Address())
+			r.Decline()
+		case !attachFront(r, s, sc, cfg.Parent):
+			r.Decline()
 		}
 		if prev != nil {
 			return prev(s)
@@ -87,26 +113,44 @@ func frontAddr(host, port string) (string, bool) {
 	return net.JoinHostPort(ip.String(), port), true
 }
 
-// attachFront hands the started server and our raw answerer to f.
-func attachFront(f *udpfront.Front, s *dnsserver.Server, sc *dnsserver.Config, parent string) {
+// attachFront hands the started server and our raw answerer to the reserved Front; false
+// if the server's UDP is not for a Front.
+func attachFront(r *udpfront.Reservation, s *dnsserver.Server, sc *dnsserver.Config, parent string) bool {
 	m, ok := sc.Handler("mxsign").(*Mxsign)
 	if !ok {
-		return
+		return false
+	}
+	view, ok := viewServer(s)
+	if !ok {
+		log.Warningf("batched UDP serving is off for %s: this CoreDNS server's blocks cannot be read", s.Address())
+		return false
+	}
+	if reason := view.unsupported(); reason != "" {
+		log.Infof("batched UDP serving is off for %s: %s", s.Address(), reason)
+		return false
 	}
 	a := &rawAnswerer{m: m, parent: wireName(parent)}
 	var prom *metrics.Metrics
 	a.inline, a.raw, prom = chainKinds(sc)
+	a.dsSpawn = view.hasAncestor(parent)
+	if others := view.overlapping(sc, parent); others != "" {
+		// Names under the parent may go to another block: leave them to CoreDNS's
+		// routing, in goroutines of their own.
+		log.Infof("answers without the plugin chain are off for %s: %s", s.Address(), others)
+		a.inline, a.raw = false, false
+	}
 	if a.raw && prom != nil {
 		// The raw path records what the prometheus plugin would have.
-		a.prom = newPromRecorder(s, prom, parent)
+		a.prom = newPromRecorder(s, prom, parent, nextAfter(sc, "prometheus"))
 		a.raw = a.prom != nil
 	}
-	if err := f.Attach(s, a); err != nil {
+	if err := r.Attach(s, a, view.opcodes); err != nil {
 		log.Warningf("batched UDP serving is off: %v", err)
-		return
+		return false
 	}
 	log.Infof("UDP queries to %s read and answered in batches by %d goroutines (answers from the cache without the plugin chain: %v)",
-		strings.TrimPrefix(s.Address(), "dns://"), f.Workers(), a.raw)
+		strings.TrimPrefix(s.Address(), "dns://"), r.Front().Workers(), a.raw)
+	return true
 }
 
 // chainKinds says whether the block's queries may be served on the reading goroutine
@@ -134,6 +178,22 @@ func chainKinds(sc *dnsserver.Config) (inline, raw bool, prom *metrics.Metrics) 
 	return inline, raw && ours >= 0, prom
 }
 
+// nextAfter is the name of the plugin that runs right after the named one in the
+// block: the one the prometheus plugin's responses_total names.
+func nextAfter(sc *dnsserver.Config, name string) string {
+	have := map[string]bool{}
+	for _, h := range sc.Handlers() {
+		have[h.Name()] = true
+	}
+	order := dnsserver.Directives
+	for _, d := range order[slices.Index(order, name)+1:] {
+		if have[d] {
+			return d
+		}
+	}
+	return "mxsign"
+}
+
 // wireName is the lower-case wire form of a fully qualified name.
 func wireName(name string) []byte {
 	b := make([]byte, 255)
@@ -147,19 +207,23 @@ func wireName(name string) []byte {
 // rawAnswerer is the Fast answerer of a Front: cached answers patched from the query's
 // bytes.
 type rawAnswerer struct {
-	m      *Mxsign
-	parent []byte        // the parent zone, lower-case wire form
-	inline bool          // the block's plugins never wait
-	raw    bool          // the cache may answer without the chain
-	prom   *promRecorder // the prometheus plugin's metrics of raw answers; nil without it
+	m       *Mxsign
+	parent  []byte        // the parent zone, lower-case wire form
+	inline  bool          // the block's plugins never wait
+	raw     bool          // the cache may answer without the chain
+	dsSpawn bool          // DS queries may go to a block above the parent (CoreDNS's DS rule)
+	prom    *promRecorder // the prometheus plugin's metrics of raw answers; nil without it
 }
 
 // Answer implements udpfront.Fast.
 func (a *rawAnswerer) Answer(dst, query []byte) ([]byte, udpfront.Verdict) {
 	var q anscache.Query
 	h, ok := anscache.ParseQuery(query, &q)
-	if !ok || !a.inline || !inZone(q.Key()[5:], a.parent) {
+	if !ok || !a.inline || !inZone(q.Key()[5:], a.parent) || a.dsSpawn && binary.BigEndian.Uint16(q.Key()[1:]) == dns.TypeDS {
 		return dst, udpfront.Spawn
+	}
+	if binary.BigEndian.Uint16(q.Key()[3:]) != dns.ClassINET {
+		return dst, udpfront.Inline // CoreDNS refuses other classes unless chaos is loaded
 	}
 	if !a.raw || a.m.cache == nil {
 		return dst, udpfront.Inline

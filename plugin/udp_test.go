@@ -340,6 +340,19 @@ func TestServerBatchedUDPReload(t *testing.T) {
 	}
 	batched := func(t *testing.T, want bool) {
 		t.Helper()
+		if want {
+			// The new server attaches when it starts serving UDP, which a reload
+			// does in the background: until then CoreDNS's socket answers.
+			deadline := time.Now().Add(10 * time.Second)
+			for n := udpfront.Totals().Datagrams; udpfront.Totals().Datagrams == n; {
+				if time.Now().After(deadline) {
+					t.Fatal("no query read in batches within 10 s of the reload")
+				}
+				m := new(dns.Msg)
+				m.SetQuestion(d.MailExchange, dns.TypeA)
+				s.exchange(t, m, "udp")
+			}
+		}
 		before := udpfront.Totals().Datagrams
 		ask(t)
 		if got := udpfront.Totals().Datagrams - before; (got >= 20) != want || !want && got != 0 {
@@ -362,4 +375,41 @@ func TestServerBatchedUDPReload(t *testing.T) {
 	batched(t, false)
 	reload(t, "udp-workers 0", "udp-workers 1")
 	batched(t, true)
+}
+
+// TestServerBatchedUDPOtherBlocks: with another server block on the address for a zone
+// below the parent, its names are CoreDNS's to route (spawned, not answered by
+// mxsign's raw path), and mxsign's own names are still answered and validate.
+func TestServerBatchedUDPOtherBlocks(t *testing.T) {
+	dir := t.TempDir()
+	text := corefile(dir, 3, "udp-workers 1")
+	port := strings.TrimPrefix(strings.SplitN(text, " {", 2)[0], "mx.example.:")
+	text += fmt.Sprintf("sub.mx.example.:%s {\n    bind 127.0.0.1\n    whoami\n}\n", port)
+	s := startCorefile(t, dir, text)
+	d, err := s.api.AddDomain(context.Background(), "contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := udpfront.Totals()
+	for range 3 {
+		m := new(dns.Msg)
+		m.SetQuestion("x.sub.mx.example.", dns.TypeA)
+		r := s.exchange(t, m, "udp")
+		if r.Rcode != dns.RcodeSuccess || len(r.Extra) == 0 { // whoami: the client's address in the additional section
+			t.Fatalf("a name of the other block, answered by:\n%v", r)
+		}
+		v := newValidator(t, "", "mx.example.", s.anchor(t), time.Now())
+		v.ask = func(m *dns.Msg) (*dns.Msg, error) { return s.exchange(t, m, "udp"), nil }
+		a, err := v.query(d.MailExchange, dns.TypeA, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.validatePositive(a); err != nil {
+			t.Fatalf("%v\n%v", err, a)
+		}
+	}
+	after := udpfront.Totals()
+	if after.Datagrams == before.Datagrams || after.Answered != before.Answered || after.Spawned == before.Spawned {
+		t.Fatalf("batched: %d read, %d raw answers (want none), %d spawned", after.Datagrams-before.Datagrams, after.Answered-before.Answered, after.Spawned-before.Spawned)
+	}
 }

@@ -35,9 +35,10 @@ var promMonitored = []uint16{
 }
 
 // newPromRecorder returns the recorder for the raw answers of server s, whose parent
-// zone is parent, when m is the block's prometheus plugin; nil when the plugin would
-// label them by a zone below the parent (another server block's).
-func newPromRecorder(s *dnsserver.Server, m *metrics.Metrics, parent string) *promRecorder {
+// zone is parent, when m is the block's prometheus plugin and next the plugin after it
+// (which responses_total names: the plugin the metrics recorder's writer hands the
+// answer to); nil when the plugin would label them by a zone below the parent.
+func newPromRecorder(s *dnsserver.Server, m *metrics.Metrics, parent, next string) *promRecorder {
 	zones := m.ZoneNames()
 	for _, z := range zones {
 		if dns.IsSubDomain(parent, z) && !strings.EqualFold(dns.Fqdn(z), dns.Fqdn(parent)) {
@@ -66,7 +67,7 @@ func newPromRecorder(s *dnsserver.Server, m *metrics.Metrics, parent string) *pr
 		p.requests[t] = vars.RequestCount.WithLabelValues(server, zone, view, "udp", fam, dns.Type(t).String())
 	}
 	for rc := range p.rcodes {
-		p.rcodes[rc] = vars.ResponseRcode.WithLabelValues(server, zone, view, rcode.ToString(rc), "mxsign")
+		p.rcodes[rc] = vars.ResponseRcode.WithLabelValues(server, zone, view, rcode.ToString(rc), next)
 	}
 	return p
 }

@@ -83,7 +83,8 @@ func promSnapshot(t *testing.T, server string) map[string]float64 {
 func TestServerRawPathPrometheus(t *testing.T) {
 	dir := t.TempDir()
 	text := corefile(dir, 3, "udp-workers 0")
-	text = strings.Replace(text, "    mxsign {", fmt.Sprintf("    prometheus 127.0.0.1:%d\n    mxsign {", freeDNSPort()), 1)
+	// errors runs between prometheus and mxsign: responses_total names it, not mxsign.
+	text = strings.Replace(text, "    mxsign {", fmt.Sprintf("    prometheus 127.0.0.1:%d\n    errors\n    mxsign {", freeDNSPort()), 1)
 	s := startCorefile(t, dir, text)
 	server := "dns://" + s.udp
 	d, err := s.api.AddDomain(context.Background(), "contoso.com")

@@ -24,6 +24,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/miekg/dns"
@@ -64,18 +65,30 @@ type Front struct {
 	addr    string
 	workers int
 
-	mu      sync.Mutex
-	refs    int
-	conns   []*net.UDPConn
-	opened  bool
-	openErr error
+	mu       sync.Mutex
+	refs     int
+	conns    []*net.UDPConn
+	opened   bool // opened (or failed to)
+	openErr  error
+	attached *Reservation // whose server the sockets serve
 
-	server atomic.Pointer[dnsserver.Server]
-	fast   atomic.Pointer[fastBox]
-	wg     sync.WaitGroup
+	server   atomic.Pointer[dnsserver.Server]
+	fast     atomic.Pointer[fastBox]
+	opcodes  atomic.Pointer[map[int]struct{}]
+	wg       sync.WaitGroup // the reading goroutines
+	inflight sync.WaitGroup // spawned queries
+}
+
+// Reservation is one CoreDNS instance's hold on a Front.
+type Reservation struct {
+	f        *Front
+	released bool
 }
 
 type fastBox struct{ f Fast }
+
+// graceTimeout is how long closing waits for spawned queries, as CoreDNS's server does.
+const graceTimeout = 5 * time.Second
 
 // Counts are the counters of every Front of the process, since it started.
 type Counts struct {
@@ -107,11 +120,11 @@ var registry = struct {
 	m map[string]*Front
 }{m: make(map[string]*Front)}
 
-// Reserve takes a reference to the Front of addr (host:port), which Attach opens:
-// a reload's new instance reserves before the old one releases, so the sockets stay
+// Reserve takes a reference to the Front of addr (host:port), which Attach opens: a
+// reload's new instance reserves before the old one releases, so the sockets stay
 // open across it. workers is the number of sockets to open, each with its reading
 // goroutine; 0 is GOMAXPROCS.
-func Reserve(addr string, workers int) *Front {
+func Reserve(addr string, workers int) *Reservation {
 	registry.Lock()
 	defer registry.Unlock()
 	f, ok := registry.m[addr]
@@ -125,24 +138,55 @@ func Reserve(addr string, workers int) *Front {
 	f.mu.Lock()
 	f.refs++
 	f.mu.Unlock()
-	return f
+	return &Reservation{f: f}
 }
 
-// Release drops a reference; the last one closes the sockets and waits for their
-// goroutines.
-func (f *Front) Release() error {
+// Front returns the reserved Front.
+func (r *Reservation) Front() *Front { return r.f }
+
+// Release drops the reservation; the last one closes the sockets.
+func (r *Reservation) Release() error {
+	f := r.f
 	registry.Lock()
 	f.mu.Lock()
+	if r.released {
+		f.mu.Unlock()
+		registry.Unlock()
+		return nil
+	}
+	r.released = true
 	f.refs--
-	last := f.refs == 0
 	var conns []*net.UDPConn
-	if last {
+	if f.refs == 0 {
 		delete(registry.m, f.addr)
 		conns, f.conns = f.conns, nil
+		f.opened, f.openErr, f.attached = false, nil, nil
 	}
 	f.mu.Unlock()
 	registry.Unlock()
-	if !last {
+	return f.close(conns)
+}
+
+// Decline says that r's server will not be served by the Front (it decided against
+// batching, or another plugin's writer decorator won): sockets serving an older
+// instance's server are closed, so that CoreDNS's socket serves the address, and a
+// later Attach opens them again.
+func (r *Reservation) Decline() error {
+	f := r.f
+	f.mu.Lock()
+	var conns []*net.UDPConn
+	if f.attached != r {
+		conns, f.conns = f.conns, nil
+		f.opened, f.openErr, f.attached = false, nil, nil
+	}
+	f.mu.Unlock()
+	return f.close(conns)
+}
+
+// close closes conns and waits for their goroutines, and for spawned queries up to
+// graceTimeout.
+func (f *Front) close(conns []*net.UDPConn) error {
+	if len(conns) == 0 {
 		return nil
 	}
 	var errs []error
@@ -152,26 +196,40 @@ func (f *Front) Release() error {
 		}
 	}
 	f.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		f.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(graceTimeout):
+		errs = append(errs, fmt.Errorf("udpfront: %s: queries still being served after %v", f.addr, graceTimeout))
+	}
 	return errors.Join(errs...)
 }
 
-// Attach makes s the server of the Front's queries and fast its answerer, and opens
-// the sockets the first time. s must be serving the address on one socket of its
-// own, with SO_REUSEPORT (CoreDNS's default), already bound: Attach is called from
-// the server's ServePacket. An error means the server's own socket goes on serving.
-func (f *Front) Attach(s *dnsserver.Server, fast Fast) error {
+// Attach makes s the server of the Front's queries and fast its answerer, and opens the
+// sockets if they are not open. s must be serving the address on one socket of its own,
+// with SO_REUSEPORT (CoreDNS's default), already bound: Attach is called from the
+// server's ServePacket. opcodes are the opcodes besides QUERY and NOTIFY the server's
+// plugins accept (CoreDNS's Server.acceptMessage). An error means the server's own
+// socket goes on serving.
+func (r *Reservation) Attach(s *dnsserver.Server, fast Fast, opcodes map[int]struct{}) error {
+	f := r.f
 	f.server.Store(s)
 	f.fast.Store(&fastBox{fast})
+	f.opcodes.Store(&opcodes)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if r.released {
+		return errors.New("udpfront: attached after release")
+	}
+	f.attached = r
 	if f.opened {
 		return f.openErr
 	}
 	f.opened = true
-	if f.refs == 0 {
-		f.openErr = errors.New("udpfront: attached after release")
-		return f.openErr
-	}
 	conns, err := listen(f.addr, f.workers)
 	if err != nil {
 		f.openErr = fmt.Errorf("udpfront: %s: %w", f.addr, err)
@@ -198,27 +256,23 @@ func (f *Front) serveMsg(s *dnsserver.Server, w *writer, query []byte) {
 	if !ok {
 		return // no header: let the client hang; any reply could amplify
 	}
+	action := f.accept(dh)
 	req := new(dns.Msg)
-	action := dns.DefaultMsgAcceptFunc(dh)
-	if action == dns.MsgRejectNotImplemented && dh.Qdcount == 1 {
-		// CoreDNS accepts the opcodes its plugins ask for, and answers NOTIMP to the
-		// others itself.
-		action = dns.MsgAccept
-	}
 	switch action {
 	case dns.MsgAccept:
 		if err := req.Unpack(query); err == nil {
 			break
 		}
-		action = dns.MsgReject
-		fallthrough
+		// As miekg/dns: the reply keeps what was read (header, question).
+		w.WriteMsg(rejection(req, dh, dns.MsgReject))
+		return
 	case dns.MsgReject, dns.MsgRejectNotImplemented:
-		w.WriteMsg(rejection(query, action))
+		w.WriteMsg(rejection(req, dh, action))
 		return
 	case dns.MsgIgnore:
 		return
 	}
-	if len(s.TsigSecret) > 0 {
+	if s.TsigSecret != nil { // CoreDNS always has a map: miekg/dns then checks every TSIG
 		w.verifyTsig(req, query, s.TsigSecret)
 	}
 	ctx := context.WithValue(context.Background(), dnsserver.Key{}, s)
@@ -235,15 +289,29 @@ func header(b []byte) (dns.Header, bool) {
 	return dns.Header{Id: u(0), Bits: u(2), Qdcount: u(4), Ancount: u(6), Nscount: u(8), Arcount: u(10)}, true
 }
 
-// rejection is miekg/dns's answer to a message it will not serve: FORMERR (or NOTIMP
-// with the query's opcode) with the query's header bits, no records.
-func rejection(query []byte, action dns.MsgAcceptAction) *dns.Msg {
-	dh, _ := header(query)
-	req := new(dns.Msg)
-	req.Id = dh.Id
-	req.Opcode = int(dh.Bits>>11) & 0xF
-	req.RecursionDesired = dh.Bits&(1<<8) != 0
-	req.CheckingDisabled = dh.Bits&(1<<4) != 0
+// accept is CoreDNS's Server.acceptMessage: miekg/dns's default rules, and the opcodes
+// the server's plugins asked for.
+func (f *Front) accept(dh dns.Header) dns.MsgAcceptAction {
+	action := dns.DefaultMsgAcceptFunc(dh)
+	if action != dns.MsgRejectNotImplemented {
+		return action
+	}
+	if ops := f.opcodes.Load(); ops != nil {
+		if _, ok := (*ops)[int(dh.Bits>>11)&0xF]; ok {
+			if dh.Qdcount != 1 {
+				return dns.MsgReject
+			}
+			return dns.MsgAccept
+		}
+	}
+	return action
+}
+
+// rejection is miekg/dns's answer to a message it will not serve (Server.serveDNS):
+// req as far as it was read, its header from dh, made a FORMERR (or a NOTIMP with the
+// query's opcode) with no records besides the question.
+func rejection(req *dns.Msg, dh dns.Header, action dns.MsgAcceptAction) *dns.Msg {
+	setHeader(req, dh)
 	opcode := req.Opcode
 	req.SetRcodeFormatError(req)
 	req.Zero = false
@@ -251,5 +319,21 @@ func rejection(query []byte, action dns.MsgAcceptAction) *dns.Msg {
 		req.Opcode = opcode
 		req.Rcode = dns.RcodeNotImplemented
 	}
+	req.Ns, req.Answer, req.Extra = nil, nil, nil
 	return req
+}
+
+// setHeader is miekg/dns's Msg.setHdr.
+func setHeader(m *dns.Msg, dh dns.Header) {
+	m.Id = dh.Id
+	m.Response = dh.Bits&(1<<15) != 0
+	m.Opcode = int(dh.Bits>>11) & 0xF
+	m.Authoritative = dh.Bits&(1<<10) != 0
+	m.Truncated = dh.Bits&(1<<9) != 0
+	m.RecursionDesired = dh.Bits&(1<<8) != 0
+	m.RecursionAvailable = dh.Bits&(1<<7) != 0
+	m.Zero = dh.Bits&(1<<6) != 0
+	m.AuthenticatedData = dh.Bits&(1<<5) != 0
+	m.CheckingDisabled = dh.Bits&(1<<4) != 0
+	m.Rcode = int(dh.Bits & 0xF)
 }

@@ -124,9 +124,11 @@ func (f *Front) serve(c *net.UDPConn) {
 			m := &in[i]
 			query := m.Buffers[0][:m.N]
 			if m.Flags&unix.MSG_TRUNC != 0 {
-				if _, ok := header(query); ok {
-					w.remote = m.Addr
-					w.WriteMsg(rejection(query, dns.MsgReject))
+				// Longer than a read: FORMERR (miekg/dns under CoreDNS reads 512
+				// bytes, and answers FORMERR to what it cannot parse).
+				if dh, ok := header(query); ok {
+					*w = writer{local: local, remote: m.Addr, batch: out}
+					w.WriteMsg(rejection(new(dns.Msg), dh, dns.MsgReject))
 				}
 				continue
 			}
@@ -152,7 +154,11 @@ func (f *Front) serve(c *net.UDPConn) {
 			totals.spawned.Add(1)
 			q := append([]byte(nil), query...)
 			sw := &writer{local: local, remote: m.Addr, conn: c}
-			go f.serveMsgSafely(s, sw, q)
+			f.inflight.Add(1)
+			go func() {
+				defer f.inflight.Done()
+				f.serveMsgSafely(s, sw, q)
+			}()
 		}
 		f.flush(pc, out)
 	}
