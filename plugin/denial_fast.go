@@ -140,6 +140,23 @@ func packName(name string) ([]byte, bool) {
 
 func hasEscape(name string) bool { return strings.IndexByte(name, '\\') >= 0 }
 
+// plainName reports whether a wire name is spelled the same in presentation form, with
+// no escapes (RFC 1035 §5.1, and miekg/dns's choice of characters to escape): the wire
+// form of a name hasEscape finds none in.
+func plainName(name []byte) bool {
+	for off := 0; off < len(name); {
+		l := int(name[off])
+		for _, c := range name[off+1 : off+1+l] {
+			switch {
+			case c <= ' ' || c > '~', c == '.', c == '\\', c == '"', c == '\'', c == '@', c == ';', c == '(', c == ')':
+				return false
+			}
+		}
+		off += 1 + l
+	}
+	return true
+}
+
 // nxQuery is what the wire paths for names that do not exist need of a query: read
 // from its message (newNXQuery) or straight from its bytes (the raw path, udp.go).
 type nxQuery struct {

@@ -44,7 +44,7 @@ func msgPathWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) []byte {
 	return wire
 }
 
-// fastWire asks the fast path alone (compactNXWire, after the lookup ServeDNS makes);
+// fastWire asks the fast path alone (compactNX, after the lookup ServeDNS makes);
 // handled is false when it leaves q to the record path, which it must do without
 // signing (the SOA's signature of the zone must be in the cache already).
 func fastWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) (wire []byte, handled bool) {
@@ -66,7 +66,8 @@ func fastWire(tb testing.TB, h *Mxsign, q *dns.Msg, network string) (wire []byte
 		return nil, false
 	}
 	before := h.r.signer.Stats().Signatures
-	wire, _, handled = h.compactNXWire(nil, q, opt, &aq, &ans, limit, h.r.now())
+	nq := newNXQuery(q, opt, &aq, limit)
+	wire, _, handled = h.compactNX(nil, &nq, &ans, h.r.now())
 	if signed := h.r.signer.Stats().Signatures - before; !handled && signed != 0 {
 		tb.Fatalf("%s: %d signatures made for an answer left to the record path", q.Question[0].Name, signed)
 	}

@@ -75,21 +75,11 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 		ans = m.r.lookup(qname, qtype)
 		looked = &ans
 		if ans.Rcode == zonestore.NXDomain {
-			var wire []byte
-			var ok bool
-			deadline := int64(anscache.NoDeadline)
-			if m.r.nsec != nil {
-				wire, ok = m.r.nxdomainWire((*bp)[:0], r, opt, &q, qname, &ans, limit)
-			} else {
-				wire, deadline, ok = m.compactNXWire((*bp)[:0], r, opt, &q, &ans, limit, t)
-			}
-			if ok {
+			nq := newNXQuery(r, opt, &q, limit)
+			if wire, ok := m.nxWire((*bp)[:0], &nq, qname, &ans, t, epoch); ok {
 				*bp = wire[:cap(wire)]
 				if !isResponse(wire, r.Id) {
 					return m.serveMsgAfterBadWire(ctx, w, r, opt, udp, wire)
-				}
-				if m.r.nsec == nil && m.cache != nil && m.door.Admit(q.Key()) {
-					m.neg.Put(q.Key(), wire, deadline, now, ans.Zone, epoch) // as the record path does
 				}
 				return m.write(w, wire, opt)
 			}
@@ -127,22 +117,30 @@ func (m *Mxsign) ServeDNS(ctx context.Context, w dns.ResponseWriter, r *dns.Msg)
 	return m.write(w, wire, opt)
 }
 
-// compactNXWire is the compact denial (RFC 9824) of a name that does not exist in
-// wire form (denial_fast.go), ans the store's answer: ok is false when it is the record
-// path's to make. deadline is the first second at which one of its signatures may no
-// longer be served.
-func (m *Mxsign) compactNXWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscache.Query, ans *zonestore.Answer, limit int, now time.Time) (wire []byte, deadline int64, ok bool) {
-	if hasEscape(r.Question[0].Name) {
-		return dst, 0, false // names compressed by strings
+// nxWire answers nq, a question about a name that does not exist (ans is the store's
+// answer, qname the name in lower-case presentation form), in wire form: from the
+// zone's pre-signed chain with `denial nsec`, else as a compact denial, which joins the
+// cache of denials on its name's second sighting (as the record path's denials do).
+// ok is false when the answer is the record path's to make. epoch is the answer cache's,
+// read before the store was.
+func (m *Mxsign) nxWire(dst []byte, nq *nxQuery, qname string, ans *zonestore.Answer, t time.Time, epoch uint64) ([]byte, bool) {
+	if m.r.nsec != nil {
+		return m.r.nsecNX(dst, nq, qname, ans)
 	}
-	nq := newNXQuery(r, opt, q, limit)
-	return m.compactNX(dst, &nq, ans, now)
+	wire, deadline, ok := m.compactNX(dst, nq, ans, t)
+	if ok && m.cache != nil && isResponse(wire, nq.id) && m.door.Admit(nq.q.Key()) {
+		m.neg.Put(nq.q.Key(), wire, deadline, t.Unix(), ans.Zone, epoch)
+	}
+	return wire, ok
 }
 
-// compactNX is compactNXWire for a query read into nq, whose name needs no escapes.
+// compactNX is the compact denial (RFC 9824) of a name that does not exist in wire form
+// (denial_fast.go), ans the store's answer: ok is false when it is the record path's to
+// make. deadline is the first second at which one of its signatures may no longer be
+// served.
 func (m *Mxsign) compactNX(dst []byte, nq *nxQuery, ans *zonestore.Answer, now time.Time) (wire []byte, deadline int64, ok bool) {
-	if nq.qtype == dns.TypeNSEC || len(nq.q.Name()) > signer.MaxNXNAMEOwner {
-		return dst, 0, false // the NSEC as the answer; no "\000." successor
+	if nq.qtype == dns.TypeNSEC || len(nq.q.Name()) > signer.MaxNXNAMEOwner || !plainName(nq.q.Name()) {
+		return dst, 0, false // the NSEC as the answer; no "\000." successor; names compressed by strings
 	}
 	if nq.do {
 		growStack(int(nq.id)) // see stack.go

@@ -5,7 +5,6 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/mxsign/mxsign/plugin/anscache"
 	"github.com/mxsign/mxsign/signer"
 	"github.com/mxsign/mxsign/signer/nsecchain"
 	"github.com/mxsign/mxsign/zonestore"
@@ -62,19 +61,13 @@ func (s *responder) nsecDenial(resp *dns.Msg, q dns.Question, ans *zonestore.Ans
 	return err
 }
 
-// nxdomainWire packs into dst the NXDOMAIN answer of `denial nsec` to r, whose one
-// question (q, spelled as asked; qname lower-cased) the store answered with ans, an
-// NXDomain: the same answer nsecDenial gives, but written straight from the chain
+// nsecNX packs into dst the NXDOMAIN answer of `denial nsec` to nq, whose question
+// (spelled as asked; qname lower-cased) the store answered with ans, an NXDomain: the
+// same answer nsecDenial gives, but written straight from the chain
 // (nsecchain.AppendNegative), with no dns.Msg and no signing once the chain is signed.
 // ok is false when the message path must answer instead: the answer does not fit in
-// limit (it truncates), or the chain could not give it (the zone changed since the
+// nq.limit (it truncates), or the chain could not give it (the zone changed since the
 // lookup, a signature could not be made); the message path looks up again and reports.
-func (s *responder) nxdomainWire(dst []byte, r *dns.Msg, opt *dns.OPT, q *anscache.Query, qname string, ans *zonestore.Answer, limit int) ([]byte, bool) {
-	nq := newNXQuery(r, opt, q, limit)
-	return s.nsecNX(dst, &nq, qname, ans)
-}
-
-// nsecNX is nxdomainWire for a query read into nq.
 func (s *responder) nsecNX(dst []byte, nq *nxQuery, qname string, ans *zonestore.Answer) ([]byte, bool) {
 	ch, err := s.nsec.chain(ans.Zone, ans.SOA.Serial)
 	if err != nil {

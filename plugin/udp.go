@@ -196,12 +196,8 @@ func nextAfter(sc *dnsserver.Config, name string) string {
 
 // wireName is the lower-case wire form of a fully qualified name.
 func wireName(name string) []byte {
-	b := make([]byte, 255)
-	n, err := dns.PackDomainName(strings.ToLower(dns.Fqdn(name)), b, 0, nil, false)
-	if err != nil {
-		return nil
-	}
-	return b[:n]
+	w, _ := packName(strings.ToLower(dns.Fqdn(name)))
+	return w
 }
 
 // rawAnswerer is the Fast answerer of a Front: cached answers patched from the query's
@@ -285,7 +281,10 @@ func (a *rawAnswerer) nxdomain(dst []byte, rq *rawQuery, limit int) ([]byte, udp
 		return dst, udpfront.Inline
 	}
 	epoch := a.m.cache.Epoch() // before the store is read: see anscache.Gens
-	qname := presentation(key[5:])
+	qname, _, err := dns.UnpackDomainName(key[5:], 0)
+	if err != nil {
+		return dst, udpfront.Inline
+	}
 	ans := a.m.r.lookup(qname, qtype)
 	if ans.Rcode != zonestore.NXDomain {
 		return dst, udpfront.Inline
@@ -294,16 +293,7 @@ func (a *rawAnswerer) nxdomain(dst []byte, rq *rawQuery, limit int) ([]byte, udp
 		q: q, id: h.ID, rd: h.RD, cd: h.CD, qtype: qtype, qclass: qclass, limit: limit,
 		edns: h.Flags&anscache.EDNS != 0, do: h.Flags&anscache.DO != 0, co: h.Flags&anscache.CO != 0,
 	}
-	var wire []byte
-	var ok bool
-	if a.m.r.nsec != nil {
-		wire, ok = a.m.r.nsecNX(dst[:0], &nq, qname, &ans)
-	} else {
-		var deadline int64
-		if wire, deadline, ok = a.m.compactNX(dst[:0], &nq, &ans, t); ok && isResponse(wire, h.ID) && a.m.door.Admit(key) {
-			a.m.neg.Put(key, wire, deadline, t.Unix(), ans.Zone, epoch) // as ServeDNS does
-		}
-	}
+	wire, ok := a.m.nxWire(dst[:0], &nq, qname, &ans, t, epoch)
 	if !ok || !isResponse(wire, h.ID) {
 		return wire[:0], udpfront.Inline
 	}
@@ -311,47 +301,10 @@ func (a *rawAnswerer) nxdomain(dst []byte, rq *rawQuery, limit int) ([]byte, udp
 	return wire, udpfront.Answered
 }
 
-// plainName reports whether a wire name is spelled the same in presentation form, with
-// no escapes (RFC 1035 §5.1, and miekg/dns's choice of characters to escape).
-func plainName(name []byte) bool {
-	for off := 0; off < len(name); {
-		l := int(name[off])
-		for _, c := range name[off+1 : off+1+l] {
-			switch {
-			case c <= ' ' || c > '~', c == '.', c == '\\', c == '"', c == '\'', c == '@', c == ';', c == '(', c == ')':
-				return false
-			}
-		}
-		off += 1 + l
-	}
-	return true
-}
-
-// presentation is a plain wire name (plainName) in presentation form.
-func presentation(name []byte) string {
-	if len(name) <= 1 {
-		return "."
-	}
-	b := make([]byte, 0, len(name))
-	for off := 0; name[off] != 0; off += 1 + int(name[off]) {
-		b = append(b, name[off+1:off+1+int(name[off])]...)
-		b = append(b, '.')
-	}
-	return string(b)
-}
-
 // inZone reports whether the lower-case wire name is zone or below it.
 func inZone(name, zone []byte) bool {
-	if len(zone) == 0 || len(name) < len(zone) {
-		return false
-	}
-	for off := 0; off < len(name); {
-		if len(name)-off == len(zone) {
-			return string(name[off:]) == string(zone)
-		}
-		off += 1 + int(name[off])
-	}
-	return false
+	off := len(name) - len(zone)
+	return len(zone) > 0 && off >= 0 && string(name[off:]) == string(zone) && labelStart(name, off)
 }
 
 // udpCollector exports the counters of batched UDP serving.

@@ -33,6 +33,32 @@ func (b *batch) next(to net.Addr) *ipv4.Message {
 	return m
 }
 
+// answer has fast answer query into the next buffer, which joins the batch if fast
+// Answered; the buffer is kept, grown or not, either way.
+func (b *batch) answer(to net.Addr, fast Fast, query []byte) Verdict {
+	m := b.next(to)
+	ans, v := safeAnswer(fast, m.Buffers[0][:0], query)
+	if v == Answered {
+		m.Buffers[0] = ans
+		return v
+	}
+	m.Buffers[0] = ans[:0]
+	m.Addr = nil
+	b.n--
+	return v
+}
+
+// safeAnswer asks fast, turning a panic into Spawn: the server's recovery then answers
+// SERVFAIL and logs it.
+func safeAnswer(fast Fast, dst, query []byte) (ans []byte, v Verdict) {
+	defer func() {
+		if recover() != nil {
+			ans, v = dst, Spawn
+		}
+	}()
+	return fast.Answer(dst, query)
+}
+
 // appendBytes adds an answer.
 func (b *batch) appendBytes(p []byte, to net.Addr) {
 	m := b.next(to)

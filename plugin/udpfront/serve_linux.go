@@ -134,16 +134,10 @@ func (f *Front) serve(c *net.UDPConn) {
 			}
 			verdict := Spawn
 			if fast != nil && fast.f != nil {
-				a := out.next(m.Addr)
-				var ans []byte
-				ans, verdict = f.answer(fast.f, a.Buffers[0], query)
-				if verdict == Answered {
-					a.Buffers[0] = ans
+				if verdict = out.answer(m.Addr, fast.f, query); verdict == Answered {
 					totals.answered.Add(1)
 					continue
 				}
-				a.Buffers[0] = ans[:0]
-				out.n-- // not used
 			}
 			if verdict == Inline {
 				totals.inline.Add(1)
@@ -162,17 +156,6 @@ func (f *Front) serve(c *net.UDPConn) {
 		}
 		f.flush(pc, out)
 	}
-}
-
-// answer asks the Fast answerer, turning a panic into Spawn: the server's recovery
-// then answers SERVFAIL and logs it.
-func (f *Front) answer(fast Fast, dst, query []byte) (ans []byte, v Verdict) {
-	defer func() {
-		if recover() != nil {
-			ans, v = dst, Spawn
-		}
-	}()
-	return fast.Answer(dst, query)
 }
 
 // serveMsgSafely is serveMsg with a panic kept to its query: the CoreDNS server
